@@ -1,0 +1,43 @@
+// The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
+
+export const CLONE_NEWNET = 0x40000000;
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
+/**
+ * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
+ * and `errno` (positive number).
+ */
+export interface NativeAddon {
+  /** setns(2) on the calling thread. */
+  setns(fd: number, nstype: number): void;
+  /** A netlink socket of `protocol` bound in the calling thread's netns, SOCK_CLOEXEC,
+   *  with SO_RCVTIMEO = timeoutMs. Returns the fd (close it with fs.closeSync). */
+  nlOpen(protocol: number, timeoutMs: number): number;
+  /** send(2) one request to the kernel. */
+  nlSend(fd: number, msg: Buffer): void;
+  /** Receives one datagram (sized with MSG_PEEK|MSG_TRUNC). Throws code 'EAGAIN' on timeout. */
+  nlRecv(fd: number): Buffer;
+  /** flock(2); throws code 'EWOULDBLOCK'/'EAGAIN' with LOCK_NB when held elsewhere. */
+  flock(fd: number, op: number): void;
+}
+
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon once. The static relative path lets ncc and `bun build --compile` embed it. */
+export function native(): NativeAddon {
+  if (!addon) {
+    // Path is relative to out/shared/native/ (the compiled location every build starts from).
+    addon = require('../../../build/Release/cni_native.node') as NativeAddon;
+  }
+  return addon;
+}
