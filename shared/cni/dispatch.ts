@@ -1,0 +1,173 @@
+// The dispatcher every plugin runs through (the reference's pkg/skel): environment and config
+// validation, version reconciliation and gates, result conversion, error reporting.
+import * as fs from 'node:fs';
+import { convertResult } from './convert';
+import { readCniEnv, ID_RE, isCommand } from './env';
+import { CniError, ErrorCode, toCniError } from './errors';
+import type { CmdArgs, Env, Plugin } from './plugin';
+import type { AnyResult, NetConf } from './types';
+import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
+import { readStdin } from './stdin';
+import { printTimings, timed } from './timing';
+
+export type Outcome =
+  | { kind: 'about'; text: string }
+  | { kind: 'version'; text: string }
+  | { kind: 'result'; result: AnyResult }
+  | { kind: 'ok' }
+  | { kind: 'error'; error: CniError; cniVersion?: string };
+
+export function versionText(): string {
+  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] });
+}
+
+function parseConfig(stdin: Buffer): NetConf {
+  let conf: unknown;
+  try {
+    conf = JSON.parse(stdin.toString('utf8'));
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
+  }
+  if (!conf || typeof conf !== 'object' || Array.isArray(conf)) {
+    throw new CniError(ErrorCode.DecodingFailure, 'error unmarshall network config: the config is not a JSON object');
+  }
+  const c = conf as Record<string, unknown>;
+  if (c.cniVersion !== undefined && typeof c.cniVersion !== 'string') {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: cniVersion must be a string (got ${JSON.stringify(c.cniVersion)})`);
+  }
+  if (c.name === undefined || c.name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
+  if (typeof c.name !== 'string' || !ID_RE.test(c.name)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid characters found in network name', String(c.name));
+  }
+  c.cniVersion = normaliseVersion(c.cniVersion);
+  return c as NetConf;
+}
+
+function reconcileVersion(v: string): void {
+  if (!(SUPPORTED_VERSIONS as readonly string[]).includes(v)) {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      'incompatible CNI versions',
+      `config is "${v}", plugin supports [${SUPPORTED_VERSIONS.map((x) => `"${x}"`).join(' ')}]`,
+    );
+  }
+}
+
+const GATES: Partial<Record<string, string>> = { CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' };
+
+/** CNI_NETNS naming our own netns would configure the node itself (skel's code 8). */
+function refuseOwnNetns(netns: string, env: Env): void {
+  if (env.CNI_NETNS_OVERRIDE === '1' || env.CNI_NETNS_OVERRIDE === 'true') return;
+  let theirs: fs.Stats;
+  try {
+    theirs = fs.statSync(netns);
+  } catch {
+    return; // the plugin reports a missing netns with its own message
+  }
+  const ours = fs.statSync('/proc/self/ns/net');
+  if (theirs.dev === ours.dev && theirs.ino === ours.ino) {
+    throw new CniError(ErrorCode.InvalidNetns, "plugin's netns and netns from CNI_NETNS should not be the same");
+  }
+}
+
+/**
+ * Runs one CNI call: `env` is the call's environment, `readInput` yields the config bytes
+ * (not called for VERSION). Never throws: every failure becomes an error outcome.
+ */
+export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buffer): Promise<Outcome> {
+  let cniVersion: string | undefined;
+  try {
+    const command = env.CNI_COMMAND;
+    if (command === undefined || command === '') {
+      return { kind: 'about', text: `${plugin.about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n` };
+    }
+    if (!isCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
+    if (command === 'VERSION') return { kind: 'version', text: versionText() };
+    const cni = readCniEnv(command, env);
+    const stdin = timed('stdin', readInput);
+    const conf = timed('config', () => parseConfig(stdin));
+    cniVersion = conf.cniVersion;
+    reconcileVersion(conf.cniVersion);
+    const gate = GATES[command];
+    if (gate && !versionAtLeast(conf.cniVersion, gate)) {
+      throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${command}`);
+    }
+    if (command === 'ADD' || command === 'CHECK') refuseOwnNetns(cni.netns, env);
+    const args: CmdArgs = { ...cni, stdin, conf, env };
+    switch (command) {
+      case 'ADD': {
+        const result = await plugin.add(args);
+        return { kind: 'result', result: convertResult(result, conf.cniVersion) };
+      }
+      case 'DEL':
+        await plugin.del(args);
+        return { kind: 'ok' };
+      case 'CHECK':
+        await plugin.check(args);
+        return { kind: 'ok' };
+      case 'GC':
+        if (plugin.gc) await plugin.gc(args);
+        return { kind: 'ok' };
+      case 'STATUS':
+        if (plugin.status) await plugin.status(args);
+        return { kind: 'ok' };
+    }
+  } catch (e) {
+    return { kind: 'error', error: toCniError(e), cniVersion };
+  }
+}
+
+export interface Printed {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** What the process prints: results/errors 4-space indented like the reference. */
+export function formatOutcome(o: Outcome): Printed {
+  switch (o.kind) {
+    case 'about':
+      return { stdout: '', stderr: o.text, exitCode: 0 };
+    case 'version':
+      return { stdout: o.text + '\n', stderr: '', exitCode: 0 };
+    case 'result':
+      return { stdout: JSON.stringify(o.result, null, 4), stderr: '', exitCode: 0 };
+    case 'ok':
+      return { stdout: '', stderr: '', exitCode: 0 };
+    case 'error':
+      return { stdout: JSON.stringify(o.error.toJSON(o.cniVersion ?? CURRENT_VERSION), null, 4), stderr: '', exitCode: 1 };
+  }
+}
+
+function writeAll(fd: number, s: string): void {
+  if (!s) return;
+  const b = Buffer.from(s);
+  let off = 0;
+  while (off < b.length) {
+    try {
+      off += fs.writeSync(fd, b, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return; // reader gone: nothing useful left to do
+    }
+  }
+}
+
+/** Process entry: runs the plugin for this process's environment and exits. */
+export async function runMain(plugin: Plugin): Promise<never> {
+  const fail = (e: unknown): never => {
+    // Last resort: an exception that escaped a handler still becomes CNI error JSON.
+    const err = toCniError(e);
+    writeAll(1, JSON.stringify(err.toJSON(CURRENT_VERSION), null, 4));
+    if (e instanceof Error && e.stack) writeAll(2, `${e.stack}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  const outcome = await runCommand(plugin, process.env, () => readStdin());
+  const printed = formatOutcome(outcome);
+  writeAll(1, printed.stdout);
+  writeAll(2, printed.stderr);
+  printTimings(`${plugin.name} ${process.env.CNI_COMMAND ?? ''}`);
+  process.exit(printed.exitCode);
+}
