@@ -1,0 +1,223 @@
+// The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets and flock(2).
+// Pure N-API (node_api.h) so the same binary loads in Node >= 20 and in Bun, including a
+// `bun build --compile` executable. Contract: shared/native/addon.ts.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <node_api.h>
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+// Netlink replies for a dump of a busy table can be large; 8 MiB of receive buffer keeps the
+// kernel from dropping messages (ENOBUFS) while JS parses the previous datagram.
+#define NL_RCVBUF (8 * 1024 * 1024)
+
+static const char *errno_name(int e) {
+  switch (e) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF)
+    E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV)
+    E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY) E(EFBIG)
+    E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK)
+    E(ENAMETOOLONG) E(ENOLCK) E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENOMSG) E(ENODATA)
+    E(ENOBUFS) E(EPROTO) E(EBADMSG) E(EOVERFLOW) E(EOPNOTSUPP) E(EAFNOSUPPORT)
+    E(EPROTONOSUPPORT) E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENETDOWN) E(ENETUNREACH)
+    E(ECONNREFUSED) E(ECONNRESET) E(EHOSTUNREACH) E(ETIMEDOUT) E(EALREADY)
+    E(EINPROGRESS) E(ENOTSOCK) E(EMSGSIZE) E(EPROTOTYPE) E(ENOPROTOOPT)
+    E(ESOCKTNOSUPPORT) E(ENOTCONN) E(EISCONN) E(ESHUTDOWN) E(ENONET) E(ENOLINK)
+    E(ENOTUNIQ) E(ERFKILL) E(ENOKEY) E(EUSERS) E(ESTALE) E(EDQUOT) E(ECANCELED)
+#undef E
+    default: return NULL;
+  }
+}
+
+// Throws Error(`${syscall}: ${strerror}`) with .code = errno name and .errno = errno.
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  char codebuf[16];
+  const char *code = errno_name(err);
+  if (!code) {
+    snprintf(codebuf, sizeof codebuf, "E%d", err);
+    code = codebuf;
+  }
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s (%s)", syscall, strerror(err), code);
+  napi_value jmsg, jcode, jerr, jerrno, jsys;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode);
+  napi_create_error(env, NULL, jmsg, &jerr);
+  napi_set_named_property(env, jerr, "code", jcode);
+  napi_create_int32(env, err, &jerrno);
+  napi_set_named_property(env, jerr, "errno", jerrno);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &jsys);
+  napi_set_named_property(env, jerr, "syscall", jsys);
+  napi_throw(env, jerr);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+// Reads `n` int32 arguments; false (with a pending TypeError) when one is not a number.
+static int get_ints(napi_env env, napi_callback_info info, size_t n, int32_t *out,
+                    napi_value *argv) {
+  size_t argc = 4;
+  napi_value args[4];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return 0;
+  for (size_t i = 0; i < n; i++) {
+    napi_valuetype t = napi_undefined;
+    if (i < argc) napi_typeof(env, args[i], &t);
+    if (t != napi_number) {
+      throw_type(env, "expected a number argument");
+      return 0;
+    }
+    napi_get_value_int32(env, args[i], &out[i]);
+  }
+  if (argv) for (size_t i = 0; i < 4; i++) argv[i] = i < argc ? args[i] : NULL;
+  return 1;
+}
+
+static napi_value js_setns(napi_env env, napi_callback_info info) {
+  int32_t a[2];
+  if (!get_ints(env, info, 2, a, NULL)) return NULL;
+  if (setns(a[0], a[1]) != 0) return throw_errno(env, "setns", errno);
+  return NULL;
+}
+
+static napi_value js_nl_open(napi_env env, napi_callback_info info) {
+  int32_t a[2];
+  if (!get_ints(env, info, 2, a, NULL)) return NULL;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, a[0]);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e);
+  }
+  struct timeval tv;
+  tv.tv_sec = a[1] / 1000;
+  tv.tv_usec = (a[1] % 1000) * 1000;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt(SO_RCVTIMEO)", e);
+  }
+  int sz = NL_RCVBUF;
+  // SO_RCVBUFFORCE ignores rmem_max but needs CAP_NET_ADMIN; fall back to the capped option.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  int one = 1;
+  // Extended ACK: the kernel appends a human-readable reason to error replies.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  // Strict checking makes dump filters (ifindex, family) honoured by the kernel; optional.
+  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
+static napi_value js_nl_send(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  napi_value argv[4];
+  if (!get_ints(env, info, 1, a, argv)) return NULL;
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buf = false;
+  if (argv[1]) napi_is_buffer(env, argv[1], &is_buf);
+  if (!is_buf) {
+    bool is_ta = false;
+    if (argv[1]) napi_is_typedarray(env, argv[1], &is_ta);
+    if (!is_ta) return throw_type(env, "nlSend: expected a Buffer");
+    napi_typedarray_type tt;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off);
+    if (tt != napi_uint8_array) return throw_type(env, "nlSend: expected a Uint8Array");
+  } else {
+    napi_get_buffer_info(env, argv[1], &data, &len);
+  }
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;  // nl_pid 0: the kernel
+  ssize_t n;
+  do {
+    n = sendto(a[0], data, len, 0, (struct sockaddr *)&sa, sizeof sa);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "sendto", errno);
+  if ((size_t)n != len) return throw_errno(env, "sendto", EMSGSIZE);
+  return NULL;
+}
+
+static napi_value js_nl_recv(napi_env env, napi_callback_info info) {
+  int32_t a[1];
+  if (!get_ints(env, info, 1, a, NULL)) return NULL;
+  // MSG_TRUNC on a datagram socket returns the full length even with a zero-sized buffer,
+  // so the buffer can be sized exactly for this datagram.
+  char dummy;
+  ssize_t size;
+  do {
+    size = recv(a[0], &dummy, 0, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) return throw_errno(env, "recv", errno);
+  void *data = NULL;
+  napi_value buf;
+  if (napi_create_buffer(env, size > 0 ? (size_t)size : 1, &data, &buf) != napi_ok) return NULL;
+  ssize_t n;
+  do {
+    n = recv(a[0], data, size > 0 ? (size_t)size : 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "recv", errno);
+  if (n != size) {
+    napi_value copy;
+    void *cdata;
+    napi_create_buffer_copy(env, (size_t)n, data, &cdata, &copy);
+    return copy;
+  }
+  return buf;
+}
+
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  int32_t a[2];
+  if (!get_ints(env, info, 2, a, NULL)) return NULL;
+  int r;
+  do {
+    r = flock(a[0], a[1]);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) return throw_errno(env, "flock", errno);
+  return NULL;
+}
+
+static void def(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+NAPI_MODULE_INIT() {
+  def(env, exports, "setns", js_setns);
+  def(env, exports, "nlOpen", js_nl_open);
+  def(env, exports, "nlSend", js_nl_send);
+  def(env, exports, "nlRecv", js_nl_recv);
+  def(env, exports, "flock", js_flock);
+  return exports;
+}

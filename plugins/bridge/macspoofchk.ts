@@ -1,0 +1,112 @@
+// MAC spoof check (reference: pkg/link/spoofcheck.go, §2.5): in the nftables *bridge* family,
+// frames entering the bridge from the host veth must carry the container's MAC as source.
+// Layout: table `bridge nat`, base chain PREROUTING (filter, prerouting, priority -300, policy
+// accept) with `iifname <hostVeth> jump cni-br-iface-<id>`; that chain jumps to `<chain>-mac`,
+// which returns for `ether saddr <mac>` and drops the rest. Every rule carries the comment
+// `macspoofchk-<id>`, id = `<containerID>-<ifname>`.
+import { spawnSync } from 'node:child_process';
+import { internalError } from '../../shared/cni/errors';
+
+export const SPOOFCHK_TABLE = 'nat';
+export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
+
+export const spoofchkRefId = (containerId: string, ifname: string): string => `${containerId}-${ifname}`;
+export const spoofchkComment = (refId: string): string => `macspoofchk-${refId}`;
+export const ifaceChainName = (refId: string): string => `cni-br-iface-${refId}`;
+export const macChainName = (refId: string): string => `${ifaceChainName(refId)}-mac`;
+
+// nft's scanner takes unquoted identifiers of letters, digits and `/\_.-`; container IDs are
+// restricted to that set by the spec, interface names are not: refuse what would not parse.
+const NFT_WORD = /^[A-Za-z0-9_.\-/]+$/;
+
+function checkWord(what: string, v: string): void {
+  if (!NFT_WORD.test(v)) throw internalError(`failed to setup spoof-check: ${what} ${JSON.stringify(v)} cannot be used in an nftables chain name`);
+}
+
+/**
+ * One atomic batch: declare table and chains (no-ops when present), flush the attachment's own
+ * chains so a repeated setup does not duplicate their rules, then add the rules.
+ */
+export function spoofchkSetupBatch(hostVeth: string, mac: string, refId: string): string {
+  checkWord('attachment id', refId);
+  checkWord('interface name', hostVeth);
+  const t = `bridge ${SPOOFCHK_TABLE}`;
+  const ic = ifaceChainName(refId);
+  const mc = macChainName(refId);
+  const c = `comment "${spoofchkComment(refId)}"`;
+  return [
+    `add table ${t}`,
+    `add chain ${t} ${SPOOFCHK_BASE_CHAIN} { type filter hook prerouting priority -300 ; policy accept ; }`,
+    `add chain ${t} ${ic}`,
+    `add chain ${t} ${mc}`,
+    `flush chain ${t} ${ic}`,
+    `flush chain ${t} ${mc}`,
+    `add rule ${t} ${SPOOFCHK_BASE_CHAIN} iifname "${hostVeth}" jump ${ic} ${c}`,
+    `add rule ${t} ${ic} jump ${mc} ${c}`,
+    `add rule ${t} ${mc} ether saddr ${mac} return ${c}`,
+    `add rule ${t} ${mc} drop ${c}`,
+    '',
+  ].join('\n');
+}
+
+interface NftJsonObject {
+  chain?: { family: string; table: string; name: string; handle: number };
+  rule?: { family: string; table: string; chain: string; handle: number; comment?: string };
+}
+
+/**
+ * The teardown batch for `nft -j list table bridge nat` output: delete the base-chain rules
+ * jumping to the attachment's chain (by handle, found by comment), then flush and delete its two
+ * chains. null when nothing of the attachment is left.
+ */
+export function spoofchkTeardownBatch(listing: { nftables?: NftJsonObject[] }, refId: string): string | null {
+  const t = `bridge ${SPOOFCHK_TABLE}`;
+  const comment = spoofchkComment(refId);
+  const ic = ifaceChainName(refId);
+  const mc = macChainName(refId);
+  const lines: string[] = [];
+  const chains = new Set<string>();
+  for (const o of listing.nftables ?? []) {
+    if (o.chain && o.chain.family === 'bridge' && o.chain.table === SPOOFCHK_TABLE) chains.add(o.chain.name);
+    const r = o.rule;
+    if (r && r.family === 'bridge' && r.table === SPOOFCHK_TABLE && r.chain === SPOOFCHK_BASE_CHAIN && r.comment === comment) {
+      lines.push(`delete rule ${t} ${SPOOFCHK_BASE_CHAIN} handle ${r.handle}`);
+    }
+  }
+  // The iface chain jumps to the mac chain: empty and delete it first.
+  for (const ch of [ic, mc]) {
+    if (!chains.has(ch)) continue;
+    lines.push(`flush chain ${t} ${ch}`, `delete chain ${t} ${ch}`);
+  }
+  return lines.length === 0 ? null : lines.join('\n') + '\n';
+}
+
+function nft(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('nft', args, { input, encoding: 'utf8' });
+  if (r.error) throw internalError(`failed to run nft: ${r.error.message}`);
+  return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr.trim() };
+}
+
+export function setupSpoofCheck(hostVeth: string, mac: string, refId: string): void {
+  const r = nft(['-f', '-'], spoofchkSetupBatch(hostVeth, mac, refId));
+  if (r.status !== 0) throw internalError(`failed to setup spoof-check: ${r.stderr || `nft exit status ${r.status}`}`);
+}
+
+/** Idempotent: an absent table or chain is not an error. */
+export function teardownSpoofCheck(refId: string): void {
+  const l = nft(['-j', 'list', 'table', 'bridge', SPOOFCHK_TABLE]);
+  if (l.status !== 0) {
+    if (/No such file or directory/.test(l.stderr)) return;
+    throw internalError(`failed to teardown spoof-check: ${l.stderr || `nft exit status ${l.status}`}`);
+  }
+  let listing: { nftables?: NftJsonObject[] };
+  try {
+    listing = JSON.parse(l.stdout) as { nftables?: NftJsonObject[] };
+  } catch (e) {
+    throw internalError(`failed to teardown spoof-check: cannot parse nft output: ${(e as Error).message}`);
+  }
+  const batch = spoofchkTeardownBatch(listing, refId);
+  if (!batch) return;
+  const r = nft(['-f', '-'], batch);
+  if (r.status !== 0) throw internalError(`failed to teardown spoof-check: ${r.stderr || `nft exit status ${r.status}`}`);
+}

@@ -1,0 +1,73 @@
+// The flannel plugin's own config keys (flannel-io/cni-plugin compatible).
+import { z } from 'zod';
+import { configError } from '../../shared/cni/errors';
+import type { Attachment, NetConf } from '../../shared/cni/types';
+import { validate } from '../../shared/cni/validate';
+import { DEFAULT_SUBNET_FILE } from './subnet-env';
+
+export const DEFAULT_DATA_DIR = '/var/lib/cni/flannel';
+export { DEFAULT_SUBNET_FILE };
+
+export interface FlannelConf {
+  cniVersion: string;
+  name: string;
+  /** Where flanneld writes this node's lease (subnet.env). */
+  subnetFile: string;
+  /** Where the rendered delegate config of each container is kept for DEL/CHECK. */
+  dataDir: string;
+  /** Keys for the delegate config; `{}` when absent. Never holds `name` or `ipam`. */
+  delegate: Record<string, unknown>;
+  /** Base of the delegate's ipam object. */
+  ipam?: Record<string, unknown>;
+  runtimeConfig?: Record<string, unknown>;
+  /** GC: `cni.dev/valid-attachments` (or the spec-typo `cni.dev/attachments`) when given. */
+  validAttachments?: Attachment[];
+}
+
+const jsonObject = z.record(z.string(), z.unknown());
+const attachment = z.object({ containerID: z.string(), ifname: z.string() }).loose();
+const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
+
+// null is accepted where Go's json would leave a nil map, and means "absent".
+export const flannelConfSchema = z
+  .object({
+    cniVersion: z.string().default(''),
+    name: z.string(),
+    type: z.string(),
+    subnetFile: path("flanneld's subnet.env").default(DEFAULT_SUBNET_FILE),
+    dataDir: path('scratch directory for delegate configs').default(DEFAULT_DATA_DIR),
+    delegate: jsonObject.nullable().optional(),
+    ipam: z.object({ type: z.string().min(1, 'must be a non-empty plugin name').optional() }).loose().nullable().optional(),
+    runtimeConfig: jsonObject.nullable().optional(),
+    'cni.dev/valid-attachments': z.array(attachment).nullable().optional(),
+    'cni.dev/attachments': z.array(attachment).nullable().optional(),
+  })
+  .loose();
+
+/** The reference's checks of the `delegate` object, with its exact messages. */
+export function checkDelegateKeys(d: Record<string, unknown>): void {
+  if ('type' in d && typeof d.type !== 'string') {
+    throw configError("'delegate' dictionary, if present, must have (string) 'type' field");
+  }
+  if ('name' in d) throw configError("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
+  if ('ipam' in d) throw configError("'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");
+}
+
+/** Validates the flannel config (code 7 on error) and applies the defaults. */
+export function parseFlannelConf(conf: NetConf): FlannelConf {
+  const c = validate(flannelConfSchema, conf);
+  const delegate = c.delegate ?? {};
+  checkDelegateKeys(delegate);
+  const out: FlannelConf = {
+    cniVersion: c.cniVersion,
+    name: c.name,
+    subnetFile: c.subnetFile,
+    dataDir: c.dataDir,
+    delegate,
+  };
+  if (c.ipam) out.ipam = c.ipam;
+  if (c.runtimeConfig) out.runtimeConfig = c.runtimeConfig;
+  const valid = c['cni.dev/valid-attachments'] ?? c['cni.dev/attachments'];
+  if (valid) out.validAttachments = valid.map((v) => ({ containerID: v.containerID, ifname: v.ifname }));
+  return out;
+}

@@ -1,0 +1,4 @@
+import { runMain } from '../../shared/cni/dispatch';
+import { hostLocalPlugin } from './plugin';
+
+void runMain(hostLocalPlugin);

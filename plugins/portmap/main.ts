@@ -1,0 +1,4 @@
+import { runMain } from '../../shared/cni/dispatch';
+import { portmapPlugin } from './plugin';
+
+void runMain(portmapPlugin);

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds build/Release/cni_native.node (the N-API addon of native/cni_native.c).
+# There is no network here to download Node headers, so use the system ones when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args=(rebuild)
+if [[ -f /usr/include/node/node_api.h ]]; then
+  args+=(--nodedir=/usr)
+fi
+node_modules/.bin/node-gyp "${args[@]}" "$@"
+test -f build/Release/cni_native.node
+echo "built build/Release/cni_native.node"

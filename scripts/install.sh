@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the four plugins into a CNI plugin dir, atomically: every file is written under a
+# temporary name and renamed into place, so a runtime never execs a half-written binary.
+#   scripts/install.sh --dest DIR [--runtime standalone|node] [--quiet]
+# standalone (default): one executable `cni-ts-suite` plus a hard link per plugin name.
+# node: per-plugin ncc bundles under DIR/.cni-ts-node/<version>/, symlinked as DIR/<plugin>.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLUGINS=(flannel bridge host-local portmap)
+dest="" runtime=standalone quiet=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dest) dest="$2"; shift 2 ;;
+    --runtime) runtime="$2"; shift 2 ;;
+    --quiet) quiet=1; shift ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$dest" ] || { echo "install.sh: --dest DIR is required" >&2; exit 2; }
+mkdir -p "$dest"
+dest=$(cd "$dest" && pwd)
+tmp() { printf '%s/.%s.tmp.%s' "$dest" "$1" "$$"; }
+
+case "$runtime" in
+  standalone)
+    src=dist/standalone/cni-ts-suite
+    [ -x "$src" ] || { echo "install.sh: $src missing: run npm run build" >&2; exit 1; }
+    t=$(tmp cni-ts-suite)
+    cp "$src" "$t"; chmod 0755 "$t"; sync "$t" 2>/dev/null || true
+    mv -f "$t" "$dest/cni-ts-suite"
+    for p in "${PLUGINS[@]}"; do
+      t=$(tmp "$p")
+      # Hard links share the inode: the binary recognises its own delegates by it.
+      ln -f "$dest/cni-ts-suite" "$t" 2>/dev/null || cp "$dest/cni-ts-suite" "$t"
+      mv -f "$t" "$dest/$p"
+    done
+    ;;
+  node)
+    command -v node >/dev/null || { echo "install.sh: the node runtime needs node >= 20 on PATH" >&2; exit 1; }
+    version=$(node -p 'require("./package.json").version')
+    store="$dest/.cni-ts-node/$version"
+    t=$(tmp node-bundles)
+    rm -rf "$t"; mkdir -p "$t"
+    for p in "${PLUGINS[@]}"; do
+      [ -f "dist/node/$p/$p.js" ] || { echo "install.sh: dist/node/$p missing: run npm run build" >&2; exit 1; }
+      cp -r "dist/node/$p" "$t/$p"
+    done
+    mkdir -p "$dest/.cni-ts-node"
+    rm -rf "$store.old"; [ -e "$store" ] && mv "$store" "$store.old"
+    mv "$t" "$store"
+    for p in "${PLUGINS[@]}"; do
+      t=$(tmp "$p")
+      ln -sfn ".cni-ts-node/$version/$p/$p.js" "$t"
+      mv -fT "$t" "$dest/$p"
+    done
+    rm -rf "$store.old"
+    ;;
+  *) echo "install.sh: --runtime must be standalone or node" >&2; exit 2 ;;
+esac
+[ "$quiet" = 1 ] || echo "installed ${PLUGINS[*]} ($runtime) into $dest"

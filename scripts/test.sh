@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the test suite: builds (unless SKIP_BUILD=1), then the tiers given (default: all) in one
+# node:test run, then checks the machine for residue (namespaces, links, host netfilter rules,
+# temp dirs). Tiers: unit (no root), protocol (spawns both builds), netns (real kernel, root),
+# e2e (two emulated flannel nodes, root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tiers=("$@")
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit protocol netns e2e)
+
+needs_root=0
+for t in "${tiers[@]}"; do [ "$t" = unit ] || needs_root=1; done
+if [ "$needs_root" = 1 ] && [ "$(id -u)" != 0 ]; then
+  echo "test.sh: tiers other than unit need root (network namespaces, netfilter); run as root" >&2
+  exit 1
+fi
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then npm run --silent build; fi
+
+dirs=()
+for t in "${tiers[@]}"; do
+  [ -d "out/test/$t" ] || { echo "test.sh: no tier '$t' (out/test/$t missing)" >&2; exit 2; }
+  dirs+=("out/test/$t")
+done
+
+export CNI_TS_STANDALONE_DIR="$PWD/dist/standalone/bin" CNI_TS_NODE_DIR="$PWD/dist/node/bin"
+before=$(mktemp)
+bash scripts/residue.sh snapshot > "$before"
+rc=0
+node --test --test-concurrency=1 "${dirs[@]}" || rc=$?
+bash scripts/residue.sh check "$before" || rc=1
+rm -f "$before"
+exit $rc

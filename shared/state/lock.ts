@@ -1,0 +1,150 @@
+// An exclusive lock on a file path, held with flock(2) on an open descriptor.
+//
+// Why flock: the kernel drops the lock when the last descriptor of the open file description is
+// closed, which includes the holder dying (SIGKILL, OOM kill, power-cut aside), so a crashed
+// plugin can never wedge the network. Node opens files with O_CLOEXEC, so a child a plugin execs
+// while holding the lock (a delegate) does not inherit and prolong it.
+//
+// Waiting polls with LOCK_NB instead of a blocking flock: a blocking call would freeze the event
+// loop (plugins may run in-process inside another plugin), and polling lets a stuck holder turn
+// into a precise "try again later" error instead of a hung runtime.
+import * as fs from 'node:fs';
+import { CniError, ErrorCode } from '../cni/errors';
+import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
+
+export interface FileLock {
+  readonly path: string;
+  /** Unlocks and closes the descriptor; idempotent. */
+  release(): void;
+}
+
+export interface LockOptions {
+  /** Give up after this long (CNI error 11, try again later). Default 60 000 ms. */
+  timeoutMs?: number;
+  /** Mode of the lock file when it is created. Default 0o644. */
+  mode?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const MAX_POLL_MS = 10;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'EWOULDBLOCK' || code === 'EAGAIN';
+}
+
+function errnoText(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  return err.code ? `${err.code} (${err.message ?? ''})` : String(e);
+}
+
+/** dev_t → "maj:min" as /proc/locks prints it (hex), for naming the holder in errors. */
+function devString(dev: number): string {
+  const d = BigInt(dev);
+  const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
+  const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
+  return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}`;
+}
+
+/** PIDs that /proc/locks says hold a lock on the file open as `fd` (best effort, [] if unknown). */
+export function lockHolders(fd: number): number[] {
+  try {
+    const st = fs.fstatSync(fd);
+    const key = `${devString(st.dev)}:${st.ino}`;
+    const out: number[] = [];
+    for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (blocked waiters have "->" after the index)
+      const i = f[1] === '->' ? 2 : 1;
+      if (f[i] === 'FLOCK' && f[i + 4] === key) out.push(Number(f[i + 3]));
+    }
+    return out.filter((p) => p !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+function openLockFile(path: string, mode: number): number {
+  try {
+    return fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode);
+  } catch (e) {
+    throw new CniError(ErrorCode.Internal, `cannot open lock file ${path}: ${errnoText(e)}`);
+  }
+}
+
+/** True when `path` still names the file open as `fd` (it was not removed or replaced meanwhile). */
+function stillSameFile(fd: number, path: string): boolean {
+  try {
+    const a = fs.fstatSync(fd);
+    const b = fs.statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes an exclusive flock on `path` (created if missing). Resolves once held; rejects with
+ * CniError 11 after `timeoutMs`, naming the holder's PID when /proc/locks shows it.
+ */
+export async function acquireLock(path: string, opts: LockOptions = {}): Promise<FileLock> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const mode = opts.mode ?? 0o644;
+  const deadline = Date.now() + timeoutMs;
+  const addon = native();
+  let delay = 1;
+  for (;;) {
+    const fd = openLockFile(path, mode);
+    try {
+      for (;;) {
+        try {
+          addon.flock(fd, LOCK_EX | LOCK_NB);
+          break;
+        } catch (e) {
+          if (!isBusy(e)) throw new CniError(ErrorCode.Internal, `cannot lock ${path}: ${errnoText(e)}`);
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const holders = lockHolders(fd);
+          const by = holders.length > 0 ? ` (held by pid ${holders.join(', ')})` : '';
+          throw new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock on ${path}${by}`);
+        }
+        await sleep(Math.min(delay, left));
+        delay = Math.min(delay * 2, MAX_POLL_MS);
+      }
+      // A lock on a file that was unlinked (or replaced) meanwhile excludes nobody: start over.
+      if (stillSameFile(fd, path)) {
+        const held = fd;
+        let released = false;
+        return {
+          path,
+          release(): void {
+            if (released) return;
+            released = true;
+            try {
+              addon.flock(held, LOCK_UN);
+            } finally {
+              fs.closeSync(held);
+            }
+          },
+        };
+      }
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    fs.closeSync(fd); // closing drops the useless lock
+  }
+}
+
+/** Runs `fn` while holding the lock on `path`; the lock is released however `fn` ends. */
+export async function withLock<T>(path: string, fn: () => T | Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(path, opts);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
