@@ -33,7 +33,7 @@ done
 
 step "standalone executable (bun build --compile)"
 mkdir -p dist/standalone
-"$BUN" build --compile --minify out/plugins/multicall.js --outfile dist/standalone/cni-ts-suite >/dev/null
+"$BUN" build --compile --bytecode --minify out/plugins/multicall.js --outfile dist/standalone/cni-ts-suite >/dev/null
 
 step "plugin dirs"
 bash scripts/install.sh --dest dist/standalone/bin --runtime standalone --quiet

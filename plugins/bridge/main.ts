@@ -1,8 +1,6 @@
 import { runMain } from '../../shared/cni/dispatch';
-import { hostLocalPlugin } from '../host-local/plugin';
-import { registerAll } from '../entry';
-import { bridgePlugin } from './plugin';
+import { registerInProcess } from '../entry';
 
 // The IPAM delegate runs in-process when the host-local found in CNI_PATH is ours.
-registerAll({ 'host-local': () => hostLocalPlugin });
-void runMain(bridgePlugin);
+registerInProcess({ 'host-local': () => (require('../host-local/plugin') as typeof import('../host-local/plugin')).hostLocalPlugin });
+void runMain('bridge', () => (require('./plugin') as typeof import('./plugin')).bridgePlugin);

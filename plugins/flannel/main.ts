@@ -1,9 +1,9 @@
 import { runMain } from '../../shared/cni/dispatch';
-import { bridgePlugin } from '../bridge/plugin';
-import { registerAll } from '../entry';
-import { hostLocalPlugin } from '../host-local/plugin';
-import { flannelPlugin } from './plugin';
+import { registerInProcess } from '../entry';
 
 // flannel → bridge → host-local in one process when the delegates in CNI_PATH are ours.
-registerAll({ bridge: () => bridgePlugin, 'host-local': () => hostLocalPlugin });
-void runMain(flannelPlugin);
+registerInProcess({
+  bridge: () => (require('../bridge/plugin') as typeof import('../bridge/plugin')).bridgePlugin,
+  'host-local': () => (require('../host-local/plugin') as typeof import('../host-local/plugin')).hostLocalPlugin,
+});
+void runMain('flannel', () => (require('./plugin') as typeof import('./plugin')).flannelPlugin);

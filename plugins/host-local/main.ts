@@ -1,4 +1,3 @@
 import { runMain } from '../../shared/cni/dispatch';
-import { hostLocalPlugin } from './plugin';
 
-void runMain(hostLocalPlugin);
+void runMain('host-local', () => (require('./plugin') as typeof import('./plugin')).hostLocalPlugin);

@@ -1,4 +1,3 @@
 import { runMain } from '../../shared/cni/dispatch';
-import { portmapPlugin } from './plugin';
 
-void runMain(portmapPlugin);
+void runMain('portmap', () => (require('./plugin') as typeof import('./plugin')).portmapPlugin);

@@ -153,8 +153,11 @@ function writeAll(fd: number, s: string): void {
   }
 }
 
-/** Process entry: runs the plugin for this process's environment and exits. */
-export async function runMain(plugin: Plugin): Promise<never> {
+/**
+ * Process entry: runs the plugin for this process's environment and exits. The plugin is
+ * loaded only when needed: VERSION answers from the dispatcher alone.
+ */
+export async function runMain(name: string, load: () => Plugin): Promise<never> {
   const fail = (e: unknown): never => {
     // Last resort: an exception that escaped a handler still becomes CNI error JSON.
     const err = toCniError(e);
@@ -164,10 +167,13 @@ export async function runMain(plugin: Plugin): Promise<never> {
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
-  const outcome = await runCommand(plugin, process.env, () => readStdin());
+  const outcome =
+    process.env.CNI_COMMAND === 'VERSION'
+      ? ({ kind: 'version', text: versionText() } as const)
+      : await runCommand(load(), process.env, () => readStdin());
   const printed = formatOutcome(outcome);
   writeAll(1, printed.stdout);
   writeAll(2, printed.stderr);
-  printTimings(`${plugin.name} ${process.env.CNI_COMMAND ?? ''}`);
+  printTimings(`${name} ${process.env.CNI_COMMAND ?? ''}`);
   process.exit(printed.exitCode);
 }
