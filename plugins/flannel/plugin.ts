@@ -7,7 +7,7 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { AnyResult } from '../../shared/cni/types';
 import { type FlannelConf, parseFlannelConf } from './config';
 import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDelegateConf } from './delegate';
-import { listScratch, loadDelegateConf, removeDelegateConf, saveDelegateConf } from './scratch';
+import { listScratch, loadDelegateConf, removeDelegateConf, saveDelegateConf, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
 import { promises as fsp } from 'node:fs';
 
@@ -65,7 +65,10 @@ async function tryLoadSubnetEnv(file: string): Promise<{ env?: SubnetEnv; error?
 const typeOf = (d: JsonObject): string => d.type as string;
 const bytesOf = (d: JsonObject): Buffer => Buffer.from(renderDelegateConf(d));
 
-export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Plugin {
+/** A Plugin whose optional handlers are all present. */
+export type FlannelPlugin = Required<Plugin>;
+
+export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): FlannelPlugin {
   /**
    * DEL of a container whose saved config is empty or unparsable (power loss before the
    * reference's fsync, flannel#1662). The reference gives up and leaks the address; instead the
@@ -96,6 +99,7 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Plugi
       const env = await loadSubnetEnvForAdd(conf.subnetFile);
       const d = buildDelegateConf(conf, env);
       const json = renderDelegateConf(d);
+      log.debug(`flannel: delegate config for ${a.containerId}: ${json}`);
       // Saved before delegating: if ADD dies half-way, the runtime's DEL still finds what to undo.
       try {
         await saveDelegateConf(conf.dataDir, a.containerId, json);
@@ -158,7 +162,12 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Plugi
 
     async gc(a: CmdArgs): Promise<void> {
       const conf = parseFlannelConf(a.conf);
-      const listing = await listScratch(conf.dataDir);
+      const errors: CniError[] = [];
+      // An unreadable dataDir must not keep GC from reaching the delegate (which owns the addresses).
+      const listing = await listScratch(conf.dataDir).catch((e: unknown) => {
+        errors.push(toCniError(e));
+        return { entries: [], temps: [] } as ScratchListing;
+      });
       const attachments: JsonObject = {};
       for (const k of GC_ATTACHMENT_KEYS) if (a.conf[k] !== undefined) attachments[k] = a.conf[k];
 
@@ -179,7 +188,6 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Plugi
         if (targets.length === 0) targets.push(buildMinimalDelegateConf(conf));
       }
 
-      const errors: CniError[] = [];
       for (const t of targets) {
         const gcConf: JsonObject = { ...t, cniVersion: conf.cniVersion, ...attachments };
         delete gcConf.prevResult;

@@ -6,8 +6,14 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ID_RE } from '../../shared/cni/env';
 import { CniError, ErrorCode } from '../../shared/cni/errors';
-import { syncDir, TEMP_RE, writeFileAtomic } from './atomic-write';
+import { fsyncDir, writeFileAtomic } from '../../shared/state/atomic-file';
 import type { JsonObject } from './delegate';
+
+/**
+ * Temp files of shared/state/atomic-file (`<name>.tmp-<pid>-<hex>`) left by an interrupted write.
+ * Checked before the container-ID rule, which such names would also pass.
+ */
+export const TEMP_RE = /^(.+)\.tmp-\d+-[0-9a-f]+$/;
 
 /** Bigger files are not ours (a rendered delegate config is a few hundred bytes). */
 const MAX_SCRATCH_BYTES = 1024 * 1024;
@@ -45,7 +51,9 @@ export function decodeSaved(file: string, bytes: Buffer): SavedConf {
 /** Saves atomically (dir 0700, file 0600): written before the delegate ADD runs. */
 export async function saveDelegateConf(dataDir: string, containerId: string, json: string): Promise<string> {
   const file = scratchPath(dataDir, containerId);
-  await writeFileAtomic(file, json, { mode: 0o600, dirMode: 0o700 });
+  // 0700: the configs name networks and may carry runtimeConfig (port mappings).
+  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, json, { mode: 0o600 });
   return file;
 }
 
@@ -70,7 +78,11 @@ export async function removeDelegateConf(dataDir: string, containerId: string): 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new CniError(ErrorCode.IOFailure, `failed to remove saved delegate config ${file}: ${(e as Error).message}`);
   }
-  await syncDir(dataDir).catch(() => undefined);
+  try {
+    fsyncDir(dataDir);
+  } catch {
+    /* the removal happened; durability of it is best effort */
+  }
 }
 
 export interface ScratchEntry {

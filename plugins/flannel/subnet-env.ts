@@ -49,9 +49,13 @@ const KEYS = [
 type Key = (typeof KEYS)[number];
 const isKey = (k: string): k is Key => (KEYS as readonly string[]).includes(k);
 
-/** Strips one pair of matching surrounding quotes, or an unquoted value's ` # comment`. */
+/** The value without surrounding quotes and without a trailing ` # comment`. */
 function unquote(v: string): string {
-  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) return v.slice(1, -1).trim();
+  if (v[0] === '"' || v[0] === "'") {
+    const end = v.indexOf(v[0], 1);
+    const rest = end === -1 ? '' : v.slice(end + 1).trim();
+    if (end !== -1 && (rest === '' || rest.startsWith('#'))) return v.slice(1, end).trim();
+  }
   const hash = v.search(/\s#/);
   return hash === -1 ? v : v.slice(0, hash).trimEnd();
 }
