@@ -37,7 +37,8 @@ function isBusy(e: unknown): boolean {
 
 function errnoText(e: unknown): string {
   const err = e as { code?: string; message?: string };
-  return err.code ? `${err.code} (${err.message ?? ''})` : String(e);
+  const msg = err.message ?? String(e);
+  return err.code && !msg.includes(err.code) ? `${err.code}: ${msg}` : msg;
 }
 
 /** dev_t → "maj:min" as /proc/locks prints it (hex), for naming the holder in errors. */

@@ -1,0 +1,152 @@
+// host-local IPAM: hands out addresses from configured ranges, one per range set, and keeps the
+// reservations as files under <dataDir>/<network>/ (see store.ts). Every command takes the
+// network's lock once and does all its work under it.
+import * as fs from 'node:fs';
+import { z } from 'zod';
+import { CniError, ErrorCode, internalError, toCniError } from '../../shared/cni/errors';
+import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
+import type { Attachment, DNS, IPConfig, Result } from '../../shared/cni/types';
+import { validate } from '../../shared/cni/validate';
+import { CURRENT_VERSION } from '../../shared/cni/version';
+import { type IP, formatIP, parseCIDR } from '../../shared/ip';
+import { allocateAll } from './allocator';
+import { type HostLocalConfig, loadConfig, loadStoreConfig } from './config';
+import { isEmptyDNS, readResolvConf } from './dns';
+import { rangeSetContains } from './range-set';
+import { type DiskStore, withStore } from './store';
+
+/** "ENOTDIR: not a directory, mkdir '/x'" — Node's fs messages already start with the errno name. */
+const errnoText = (e: unknown): string => {
+  const err = e as { code?: string; message?: string };
+  const msg = err.message ?? String(e);
+  return err.code && !msg.startsWith(err.code) ? `${err.code}: ${msg}` : msg;
+};
+
+/** Store I/O failures (mkdir, lock file) become 999 errors naming the path; CniErrors pass through. */
+async function storeCall<T>(dir: string, fn: (s: DiskStore) => T | Promise<T>): Promise<T> {
+  try {
+    return await withStore(dir, fn);
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw internalError(`host-local: state directory ${dir}: ${errnoText(e)}`);
+  }
+}
+
+function buildResult(cfg: HostLocalConfig, ips: IPConfig[], dns: DNS | undefined): Result {
+  const result: Result = { cniVersion: CURRENT_VERSION, ips };
+  if (cfg.routes.length > 0) result.routes = cfg.routes.map((r) => ({ ...r }));
+  if (dns && !isEmptyDNS(dns)) result.dns = dns;
+  return result;
+}
+
+async function add(a: CmdArgs): Promise<Result> {
+  const cfg = loadConfig(a.conf, a.args);
+  const dns = cfg.resolvConf ? readResolvConf(cfg.resolvConf) : undefined;
+  const allocs = await storeCall(cfg.networkDir, (s) => {
+    try {
+      return allocateAll(s, cfg.rangeSets, a.containerId, a.ifname, cfg.requestedIPs);
+    } catch (e) {
+      throw toCniError(e);
+    }
+  });
+  const ips: IPConfig[] = allocs.map((x) => ({
+    address: `${formatIP(x.ip)}/${x.range.subnet.prefix}`,
+    gateway: formatIP(x.range.gateway),
+  }));
+  return buildResult(cfg, ips, dns);
+}
+
+async function del(a: CmdArgs): Promise<void> {
+  const sc = loadStoreConfig(a.conf);
+  // Nothing was ever allocated on this network: nothing to release, and no directory to create.
+  if (!fs.existsSync(sc.networkDir)) return;
+  await storeCall(sc.networkDir, (s) => {
+    s.releaseByID(a.containerId, a.ifname);
+  });
+}
+
+/** Addresses of the prevResult (CHECK always has one in ≥0.4.0 chains), tolerant of its shape. */
+function prevResultIPs(prev: unknown): IP[] {
+  const ips = (prev as { ips?: unknown } | undefined)?.ips;
+  if (!Array.isArray(ips)) return [];
+  const out: IP[] = [];
+  for (const x of ips) {
+    const c = typeof x?.address === 'string' ? parseCIDR(x.address) : null;
+    if (c) out.push(c.ip);
+  }
+  return out;
+}
+
+async function check(a: CmdArgs): Promise<void> {
+  const cfg = loadConfig(a.conf, a.args);
+  const notFound = (): CniError => internalError(`host-local: Failed to find address added by container ${a.containerId}`);
+  if (!fs.existsSync(cfg.networkDir)) throw notFound();
+  await storeCall(cfg.networkDir, (s) => {
+    const mine = s.findByID(a.containerId, a.ifname);
+    if (mine.length === 0) throw notFound();
+    // Beyond the reference: every address of the previous result that lies in our ranges must
+    // still be reserved for this attachment (catches a reservation lost or stolen meanwhile).
+    const held = new Set(mine.map((r) => `${r.ip.family}/${r.ip.value}`));
+    for (const ip of prevResultIPs(a.conf.prevResult)) {
+      if (!cfg.rangeSets.some((set) => rangeSetContains(set, ip))) continue;
+      if (!held.has(`${ip.family}/${ip.value}`)) {
+        throw internalError(`host-local: address ${formatIP(ip)} of container ${a.containerId} is not reserved for it`);
+      }
+    }
+  });
+}
+
+const attachmentsSchema = z
+  .object({
+    'cni.dev/valid-attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).loose()).nullish(),
+    'cni.dev/attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).loose()).nullish(),
+  })
+  .loose();
+
+/**
+ * GC (spec 1.1): releases every reservation whose attachment is not listed. Accepts the spec's
+ * `cni.dev/valid-attachments` and the misspelt `cni.dev/attachments` (cni#1101), merged. An
+ * absent or empty list means no attachment is valid (libcni sends none when it GCs everything).
+ */
+async function gc(a: CmdArgs): Promise<void> {
+  const sc = loadStoreConfig(a.conf);
+  const c = validate(attachmentsSchema, a.conf);
+  const valid: Attachment[] = [...(c['cni.dev/valid-attachments'] ?? []), ...(c['cni.dev/attachments'] ?? [])];
+  if (!fs.existsSync(sc.networkDir)) return;
+  await storeCall(sc.networkDir, (s) => {
+    s.gc(valid);
+  });
+}
+
+/** STATUS: ready when the network's state directory exists or can be created, and is writable. */
+async function status(a: CmdArgs): Promise<void> {
+  const sc = loadStoreConfig(a.conf);
+  const notReady = (why: string): CniError =>
+    new CniError(ErrorCode.PluginNotAvailable, `host-local: state directory ${sc.networkDir} is not usable: ${why}`);
+  try {
+    fs.mkdirSync(sc.networkDir, { recursive: true, mode: 0o755 });
+    // Opening (creating) the lock file proves new files can be made; access() catches EROFS/EACCES.
+    await withStore(sc.networkDir, (s) => fs.accessSync(s.dir, fs.constants.W_OK));
+  } catch (e) {
+    if (e instanceof CniError && e.code === ErrorCode.TryAgainLater) throw e;
+    throw notReady(e instanceof CniError ? e.message : errnoText(e));
+  }
+  let st: ReturnType<typeof fs.statfsSync> | undefined;
+  try {
+    st = fs.statfsSync(sc.networkDir);
+  } catch {
+    st = undefined; // runtimes without statfs: skip the space check
+  }
+  if (st && st.bfree === 0) throw notReady('ENOSPC: no free blocks left on its filesystem');
+  if (st && st.files > 0 && st.ffree === 0) throw notReady('ENOSPC: no free inodes left on its filesystem');
+}
+
+export const hostLocalPlugin: Plugin = {
+  name: 'host-local',
+  about: 'host-local IPAM: allocates addresses from local ranges, state in <dataDir>/<network>/',
+  add,
+  del,
+  check,
+  gc,
+  status,
+};
