@@ -43,7 +43,8 @@ export class NetNS {
     }
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_CLOEXEC);
+      // libuv opens with O_CLOEXEC, so the fd does not leak into exec'd delegates.
+      fd = fs.openSync(path, 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NetnsNotFoundError(path);
       throw e;

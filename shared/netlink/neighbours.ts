@@ -1,0 +1,38 @@
+// ARP/NDP neighbour entries (RTM_*NEIGH, AF_INET/AF_INET6).
+import { FlagsGet, FlagsNew } from 'netlink/dist/constants';
+import { formatNeighbor } from 'netlink/dist/rt/structs';
+import type { Family, IP, Neighbour } from './types';
+import type { NetlinkSocket } from './socket';
+import { afToFamily, familyToAf } from './attrs';
+import { AF_UNSPEC, NUD_PERMANENT, NUD_REACHABLE, RTM } from './constants';
+import { decodeNeigh, neighPayload } from './neigh-codec';
+
+/** Adds or replaces the entry for ip on index (`ip neigh replace … lladdr … [nud permanent]`). */
+export function replaceNeighbour(s: NetlinkSocket, n: { index: number; ip: IP; mac: string; permanent: boolean }): void {
+  s.request(RTM.NEWNEIGH, FlagsNew.CREATE | FlagsNew.REPLACE, neighPayload({
+    family: familyToAf(n.ip.family),
+    index: n.index,
+    state: n.permanent ? NUD_PERMANENT : NUD_REACHABLE,
+    dst: n.ip,
+    mac: n.mac,
+  }));
+}
+
+/** ENOENT when there is no entry. */
+export function deleteNeighbour(s: NetlinkSocket, index: number, ip: IP): void {
+  s.request(RTM.DELNEIGH, 0, neighPayload({ family: familyToAf(ip.family), index, dst: ip }));
+}
+
+export function listNeighbours(s: NetlinkSocket, filter: { index?: number; family?: Family } = {}): Neighbour[] {
+  const af = filter.family ? familyToAf(filter.family) : AF_UNSPEC;
+  const out: Neighbour[] = [];
+  for (const r of s.request(RTM.GETNEIGH, FlagsGet.DUMP, formatNeighbor({ family: af }))) {
+    const d = decodeNeigh(r);
+    // An AF_UNSPEC dump also walks the bridge FDB (AF_BRIDGE): keep IP neighbours only.
+    if (!d || !d.dst || !afToFamily(d.family)) continue;
+    if (filter.family && d.dst.family !== filter.family) continue;
+    if (filter.index !== undefined && d.index !== filter.index) continue;
+    out.push({ index: d.index, ip: d.dst, mac: d.mac, state: d.state });
+  }
+  return out;
+}
