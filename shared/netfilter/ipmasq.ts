@@ -1,0 +1,185 @@
+// Source NAT for a bridge attachment's addresses (the bridge plugin's ipMasq), iptables or
+// nftables, compatible with the rules the reference Go bridge makes. Each operation is one
+// batch per family and backend on the normal path; `iptables-save` is read only to reconcile
+// (repeated setup, teardown without addresses, GC).
+import type { Attachment } from '../cni/types';
+import { CniError, ErrorCode } from '../cni/errors';
+import type { CIDR, Family } from '../ip';
+import {
+  type IptMasqIds,
+  iptMasqIds,
+  iptMasqResetBatch,
+  iptMasqSetupBatch,
+  iptMasqTeardownBatch,
+  iptRemoveChainBatch,
+  NFT_MASQ_CHAIN,
+  NFT_MASQ_TABLE,
+  nftInstanceHash,
+  nftMasqComment,
+  nftMasqSetupBatch,
+  nftNetworkHash,
+} from './ipmasq-rules';
+import { formatChainName, goQuote } from './names';
+import { deleteRuleCmd, type NftRule, rulesOf } from './nft';
+import { commentOf, deleteLineFor, jumpTarget, parseSave, type SavedTable } from './restore';
+import { iptablesRestore, iptablesSave, iptablesUsable, nftablesUsable, nftApply, nftListJson, NetfilterError } from './run';
+
+export type MasqBackend = 'iptables' | 'nftables';
+
+const FAMILIES: readonly Family[] = [4, 6];
+
+/** The configured `ipMasqBackend`, or the default: iptables unless only nftables is usable. */
+export function chooseMasqBackend(configured: string | undefined): MasqBackend {
+  if (configured === undefined) return !iptablesUsable(4) && nftablesUsable() ? 'nftables' : 'iptables';
+  if (configured === 'iptables' || configured === 'nftables') return configured;
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `unknown ipmasq backend ${goQuote(configured)}`);
+}
+
+const byFamily = (ips: readonly CIDR[], f: Family): CIDR[] => ips.filter((c) => c.ip.family === f);
+
+// ---------------------------------------------------------------- iptables
+
+/** Saved rules (any chain) that jump to one of `chains`, as delete lines. */
+function jumpDeletes(saved: SavedTable, chains: ReadonlySet<string>): string[] {
+  return saved.rules.filter((r) => chains.has(jumpTarget(r.args) ?? '')).map(deleteLineFor);
+}
+
+function iptSetup(ips: readonly CIDR[], ids: IptMasqIds): void {
+  for (const f of FAMILIES) {
+    const fips = byFamily(ips, f);
+    if (fips.length === 0) continue;
+    try {
+      iptablesRestore(f, iptMasqSetupBatch(fips, ids));
+    } catch (e) {
+      if (!(e instanceof NetfilterError)) throw e;
+      // The chain exists already (repeated ADD, a leftover): rebuild it and its jumps.
+      const saved = parseSave(iptablesSave(f));
+      iptablesRestore(f, iptMasqResetBatch(fips, ids, jumpDeletes(saved, new Set([ids.chain]))));
+    }
+  }
+}
+
+/**
+ * The saved nat table of a family, or null when it cannot be listed and `bestEffort` (a
+ * kernel without IPv6 NAT holds no rules of ours there; the reference skips such a family).
+ */
+function savedNat(f: Family, bestEffort: boolean): SavedTable | null {
+  try {
+    return parseSave(iptablesSave(f));
+  } catch (e) {
+    if (bestEffort) return null;
+    throw e;
+  }
+}
+
+/** Removes the chains (and every jump to them) of one family, found by reading the table. */
+function iptRemoveByScan(f: Family, chains: readonly string[], bestEffort: boolean): void {
+  const saved = savedNat(f, bestEffort);
+  if (!saved) return;
+  const batch = iptRemoveChainBatch(chains, jumpDeletes(saved, new Set(chains)), saved.chains);
+  if (batch) iptablesRestore(f, batch);
+}
+
+function iptTeardown(ips: readonly CIDR[], ids: IptMasqIds): void {
+  for (const f of FAMILIES) {
+    if (!iptablesUsable(f)) continue;
+    const fips = byFamily(ips, f);
+    if (fips.length > 0) {
+      try {
+        iptablesRestore(f, iptMasqTeardownBatch(fips, ids));
+        continue;
+      } catch (e) {
+        if (!(e instanceof NetfilterError)) throw e;
+        // Already gone, or the jumps differ (legacy `-s ip/prefix` form): scan instead.
+      }
+    } else if (ips.length > 0) {
+      continue; // addresses known and none of this family: nothing was set up here
+    }
+    iptRemoveByScan(f, [ids.chain], fips.length === 0);
+  }
+}
+
+function iptGC(network: string, valid: readonly Attachment[]): void {
+  const keep = new Set(valid.map((a) => formatChainName(network, a.containerID)));
+  const ourComment = `name: ${goQuote(network)} id: `;
+  for (const f of FAMILIES) {
+    if (!iptablesUsable(f)) continue;
+    const saved = savedNat(f, f === 6);
+    if (!saved) continue;
+    const stale = new Set<string>();
+    for (const r of saved.rules) {
+      if (!/^CNI-[0-9a-f]{24}$/.test(r.chain) || keep.has(r.chain)) continue;
+      if (commentOf(r.args)?.startsWith(ourComment)) stale.add(r.chain);
+    }
+    if (stale.size === 0) continue;
+    const batch = iptRemoveChainBatch([...stale], jumpDeletes(saved, stale), saved.chains);
+    if (batch) iptablesRestore(f, batch);
+  }
+}
+
+// ---------------------------------------------------------------- nftables
+
+function nftMasqRules(): NftRule[] {
+  const json = nftListJson(['chain', 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN]);
+  return json === undefined ? [] : rulesOf(json);
+}
+
+function nftSetup(ips: readonly CIDR[], network: string, ifname: string, containerId: string): void {
+  const prefix = nftInstanceHash(network, ifname, containerId);
+  // Rules left by an earlier attachment with the same identity (IP reuse race in the reference).
+  const stale = nftMasqRules().filter((r) => r.comment?.startsWith(prefix)).map(deleteRuleCmd);
+  nftApply(nftMasqSetupBatch(ips, network, ifname, containerId, stale));
+}
+
+function nftDeleteWhere(pred: (r: NftRule) => boolean): void {
+  const doomed = nftMasqRules().filter(pred);
+  if (doomed.length) nftApply(doomed.map(deleteRuleCmd).join('\n') + '\n');
+}
+
+// ---------------------------------------------------------------- API
+
+/** Masquerades traffic from `ips` leaving their subnets, tagged with this attachment's identity. */
+export function setupIPMasq(backend: MasqBackend, ips: CIDR[], network: string, ifname: string, containerId: string): void {
+  if (ips.length === 0) return;
+  if (backend === 'iptables') iptSetup(ips, iptMasqIds(network, containerId));
+  else nftSetup(ips, network, ifname, containerId);
+}
+
+// Both backends are always tried (the attachment may predate a configuration change); a
+// backend whose tools the host lacks is skipped by the callers, since its rules cannot exist.
+function collect(errors: string[], fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    errors.push((e as Error).message);
+  }
+}
+
+/**
+ * Removes this attachment's rules from both backends. With `ips` empty (DEL without a netns)
+ * the iptables chain and its jumps are found by name in the saved table; nftables rules are
+ * found by the attachment's comment prefix either way.
+ */
+export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string): void {
+  const errors: string[] = [];
+  if (iptablesUsable(4) || iptablesUsable(6)) {
+    collect(errors, () => iptTeardown(ips, iptMasqIds(network, containerId)));
+  }
+  if (nftablesUsable()) {
+    const prefix = nftInstanceHash(network, ifname, containerId);
+    collect(errors, () => nftDeleteWhere((r) => r.comment?.startsWith(prefix) ?? false));
+  }
+  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+}
+
+/** Removes the rules of this network's attachments that are not in `valid`, on both backends. */
+export function gcIPMasq(network: string, valid: Attachment[]): void {
+  const errors: string[] = [];
+  if (iptablesUsable(4) || iptablesUsable(6)) collect(errors, () => iptGC(network, valid));
+  if (nftablesUsable()) {
+    const netPrefix = nftNetworkHash(network) + '-';
+    const keep = new Set(valid.map((a) => nftMasqComment(network, a.ifname, a.containerID)));
+    collect(errors, () => nftDeleteWhere((r) => !!r.comment && r.comment.startsWith(netPrefix) && !keep.has(r.comment)));
+  }
+  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+}
