@@ -4,8 +4,8 @@
 // accept) with `iifname <hostVeth> jump cni-br-iface-<id>`; that chain jumps to `<chain>-mac`,
 // which returns for `ether saddr <mac>` and drops the rest. Every rule carries the comment
 // `macspoofchk-<id>`, id = `<containerID>-<ifname>`.
-import { spawnSync } from 'node:child_process';
 import { internalError } from '../../shared/cni/errors';
+import { nftApply, nftListJson } from '../../shared/netfilter/run';
 
 export const SPOOFCHK_TABLE = 'nat';
 export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
@@ -81,32 +81,33 @@ export function spoofchkTeardownBatch(listing: { nftables?: NftJsonObject[] }, r
   return lines.length === 0 ? null : lines.join('\n') + '\n';
 }
 
-function nft(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('nft', args, { input, encoding: 'utf8' });
-  if (r.error) throw internalError(`failed to run nft: ${r.error.message}`);
-  return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr.trim() };
+function fail(what: string, e: unknown): never {
+  throw internalError(`failed to ${what} spoof-check: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 export function setupSpoofCheck(hostVeth: string, mac: string, refId: string): void {
-  const r = nft(['-f', '-'], spoofchkSetupBatch(hostVeth, mac, refId));
-  if (r.status !== 0) throw internalError(`failed to setup spoof-check: ${r.stderr || `nft exit status ${r.status}`}`);
+  const batch = spoofchkSetupBatch(hostVeth, mac, refId);
+  try {
+    nftApply(batch);
+  } catch (e) {
+    fail('setup', e);
+  }
 }
 
 /** Idempotent: an absent table or chain is not an error. */
 export function teardownSpoofCheck(refId: string): void {
-  const l = nft(['-j', 'list', 'table', 'bridge', SPOOFCHK_TABLE]);
-  if (l.status !== 0) {
-    if (/No such file or directory/.test(l.stderr)) return;
-    throw internalError(`failed to teardown spoof-check: ${l.stderr || `nft exit status ${l.status}`}`);
-  }
-  let listing: { nftables?: NftJsonObject[] };
+  let listing: unknown;
   try {
-    listing = JSON.parse(l.stdout) as { nftables?: NftJsonObject[] };
+    listing = nftListJson(['table', 'bridge', SPOOFCHK_TABLE]);
   } catch (e) {
-    throw internalError(`failed to teardown spoof-check: cannot parse nft output: ${(e as Error).message}`);
+    fail('teardown', e);
   }
-  const batch = spoofchkTeardownBatch(listing, refId);
+  if (!listing) return;
+  const batch = spoofchkTeardownBatch(listing as { nftables?: NftJsonObject[] }, refId);
   if (!batch) return;
-  const r = nft(['-f', '-'], batch);
-  if (r.status !== 0) throw internalError(`failed to teardown spoof-check: ${r.stderr || `nft exit status ${r.status}`}`);
+  try {
+    nftApply(batch);
+  } catch (e) {
+    fail('teardown', e);
+  }
 }

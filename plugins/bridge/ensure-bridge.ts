@@ -1,0 +1,82 @@
+// The bridge device itself (reference: ensureBridge/setupBridge): created when missing, reused
+// (same ifindex) when present, refused when the name belongs to something else.
+import { internalError, wrapError } from '../../shared/cni/errors';
+import {
+  createBridge, getLinkByName, isExists, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc,
+  type Link, type NetlinkSocket,
+} from '../../shared/netlink';
+import { writeSysctl } from '../../shared/netns';
+import { wantsVlanFiltering, type BridgeConf } from './config';
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+// EOPNOTSUPP for IFLA_BR_VLAN_FILTERING comes from a kernel built without VLAN filtering.
+const vlanHint = (e: unknown, vlanFiltering: boolean): string =>
+  vlanFiltering && (e as { code?: string }).code === 'EOPNOTSUPP'
+    ? ' (vlan/vlanTrunk need bridge VLAN filtering, which this kernel lacks: CONFIG_BRIDGE_VLAN_FILTERING)'
+    : '';
+
+function bridgeByName(s: NetlinkSocket, name: string): Link {
+  const l = getLinkByName(s, name);
+  if (!l) throw internalError(`could not lookup ${JSON.stringify(name)}: Link not found`);
+  if (l.kind !== 'bridge') throw internalError(`${JSON.stringify(name)} already exists but is not a bridge`);
+  return l;
+}
+
+function ensure(s: NetlinkSocket, c: BridgeConf): Link {
+  const vlanFiltering = wantsVlanFiltering(c);
+  let br = getLinkByName(s, c.bridge);
+  if (!br) {
+    try {
+      // MTU only at creation: an existing bridge's MTU belongs to whoever made it.
+      const created = createBridge(s, { name: c.bridge, mtu: c.mtu > 0 ? c.mtu : undefined, vlanFiltering: vlanFiltering || undefined });
+      // A bridge whose address was never set takes the lowest MAC among its ports and changes
+      // it as containers come and go; setting its own random MAC pins it before any port joins.
+      if (created.mac) setMac(s, created.index, created.mac);
+    } catch (e) {
+      // Another ADD created it meanwhile: reuse it like any existing bridge.
+      if (!isExists(e)) throw internalError(`could not add ${JSON.stringify(c.bridge)}: ${errText(e)}${vlanHint(e, vlanFiltering)}`);
+    }
+  }
+  br = bridgeByName(s, c.bridge);
+  // An existing bridge without filtering would ignore the port VLANs configured below.
+  if (vlanFiltering && !br.bridge?.vlanFiltering) {
+    try {
+      setBridgeVlanFiltering(s, br.index, true);
+    } catch (e) {
+      throw internalError(`could not enable vlan_filtering on ${JSON.stringify(c.bridge)}: ${errText(e)}${vlanHint(e, true)}`);
+    }
+  }
+  if (c.promiscMode && !br.promisc) {
+    try {
+      setPromisc(s, br.index, true);
+    } catch (e) {
+      throw internalError(`could not set promiscuous mode on ${JSON.stringify(c.bridge)}: ${errText(e)}`);
+    }
+  }
+  // The plugin owns the bridge's routes: router advertisements must not add any.
+  try {
+    writeSysctl(`net/ipv6/conf/${c.bridge}/accept_ra`, '0');
+  } catch {
+    /* IPv6 disabled on this host: nothing to turn off */
+  }
+  if (!br.up) setLinkUp(s, br.index);
+  return bridgeByName(s, c.bridge);
+}
+
+/** Errors are `failed to create bridge "<name>": <cause>`, as in the reference. */
+export function ensureBridge(s: NetlinkSocket, c: BridgeConf): Link {
+  try {
+    return ensure(s, c);
+  } catch (e) {
+    throw wrapError(`failed to create bridge ${JSON.stringify(c.bridge)}`, e);
+  }
+}
+
+/** The bridge for DEL/CHECK-time lookups: null when absent, error when not a bridge. */
+export function findBridge(s: NetlinkSocket, name: string): Link | null {
+  const l = getLinkByName(s, name);
+  if (!l) return null;
+  if (l.kind !== 'bridge') throw internalError(`${JSON.stringify(name)} already exists but is not a bridge`);
+  return l;
+}

@@ -1,0 +1,33 @@
+// The bridge plugin (reference: containernetworking/plugins plugins/main/bridge), spec 1.1.
+import { delegateGC, delegateStatus } from '../../shared/cni/delegate';
+import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
+import type { Attachment } from '../../shared/cni/types';
+import { gcIPMasq } from '../../shared/netfilter/ipmasq';
+import { cmdAdd } from './add';
+import { cmdCheck } from './check';
+import { loadBridgeConf } from './config';
+import { cmdDel } from './del';
+
+/** GC (spec 1.1; the reference has none): masquerade rules of attachments not listed, then IPAM. */
+async function cmdGC(a: CmdArgs): Promise<void> {
+  const c = loadBridgeConf(a.conf, a.args);
+  // The spec's key, merged with the misspelt one some runtimes send (cni#1101), as host-local does.
+  const valid: Attachment[] = [...(a.conf['cni.dev/valid-attachments'] ?? []), ...(a.conf['cni.dev/attachments'] ?? [])];
+  gcIPMasq(c.name, valid);
+  if (c.ipamType !== '') await delegateGC(c.ipamType, a.stdin, a);
+}
+
+async function cmdStatus(a: CmdArgs): Promise<void> {
+  const c = loadBridgeConf(a.conf, a.args);
+  if (c.ipamType !== '') await delegateStatus(c.ipamType, a.stdin, a);
+}
+
+export const bridgePlugin: Plugin = {
+  name: 'bridge',
+  about: 'CNI bridge plugin (cni-ts-suite)',
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  gc: cmdGC,
+  status: cmdStatus,
+};
