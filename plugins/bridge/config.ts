@@ -44,11 +44,11 @@ export interface BridgeConf {
 
 const flag = z.boolean().nullish();
 const int = (field: string) =>
-  z.number({ error: `${field} must be an integer` }).int({ error: `${field} must be an integer` }).nullish();
+  z.number({ message: `${field} must be an integer` }).int({ message: `${field} must be an integer` }).nullish();
 
 const trunkEntry = z
   .object({ minID: int('minID'), maxID: int('maxID'), id: int('id') })
-  .loose();
+  .passthrough();
 
 const schema = z
   .object({
@@ -56,9 +56,9 @@ const schema = z
     name: z.string().nullish(),
     bridge: z
       .string()
-      .max(15, { error: 'must be at most 15 characters (IFNAMSIZ)' })
-      .regex(/^[^/:\s]*$/, { error: 'must not contain "/", ":" or whitespace' })
-      .refine((s) => s !== '.' && s !== '..', { error: 'is not a valid interface name' })
+      .max(15, { message: 'must be at most 15 characters (IFNAMSIZ)' })
+      .regex(/^[^/:\s]*$/, { message: 'must not contain "/", ":" or whitespace' })
+      .refine((s) => s !== '.' && s !== '..', { message: 'is not a valid interface name' })
       .nullish(),
     isGateway: flag,
     isDefaultGateway: flag,
@@ -69,20 +69,20 @@ const schema = z
       .nullish(),
     mtu: z
       .number()
-      .int({ error: 'must be an integer between 0 and 65535' })
-      .min(0, { error: 'must be an integer between 0 and 65535' })
-      .max(65535, { error: 'must be an integer between 0 and 65535' })
+      .int({ message: 'must be an integer between 0 and 65535' })
+      .min(0, { message: 'must be an integer between 0 and 65535' })
+      .max(65535, { message: 'must be an integer between 0 and 65535' })
       .nullish(),
     hairpinMode: flag,
     promiscMode: flag,
-    vlan: z.number().int({ error: 'must be an integer' }).nullish(),
+    vlan: z.number().int({ message: 'must be an integer' }).nullish(),
     vlanTrunk: z.array(trunkEntry).nullish(),
     preserveDefaultVlan: flag,
     macspoofchk: flag,
     enabledad: flag,
     disableContainerInterface: flag,
     portIsolation: flag,
-    ipam: z.object({ type: z.string().nullish() }).loose().nullish(),
+    ipam: z.object({ type: z.string().nullish() }).passthrough().nullish(),
     dns: z
       .object({
         nameservers: z.array(z.string()).nullish(),
@@ -90,15 +90,15 @@ const schema = z
         search: z.array(z.string()).nullish(),
         options: z.array(z.string()).nullish(),
       })
-      .loose()
+      .passthrough()
       .nullish(),
     args: z
-      .object({ cni: z.object({ mac: z.string().nullish() }).loose().nullish() })
-      .loose()
+      .object({ cni: z.object({ mac: z.string().nullish() }).passthrough().nullish() })
+      .passthrough()
       .nullish(),
-    runtimeConfig: z.object({ mac: z.string().nullish() }).loose().nullish(),
+    runtimeConfig: z.object({ mac: z.string().nullish() }).passthrough().nullish(),
   })
-  .loose();
+  .passthrough();
 
 const MAC_RE = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
 

@@ -25,7 +25,7 @@ export interface FlannelConf {
 }
 
 const jsonObject = z.record(z.string(), z.unknown());
-const attachment = z.object({ containerID: z.string(), ifname: z.string() }).loose();
+const attachment = z.object({ containerID: z.string(), ifname: z.string() }).passthrough();
 const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
 
 // null is accepted where Go's json would leave a nil map, and means "absent".
@@ -37,12 +37,12 @@ export const flannelConfSchema = z
     subnetFile: path("flanneld's subnet.env").default(DEFAULT_SUBNET_FILE),
     dataDir: path('scratch directory for delegate configs').default(DEFAULT_DATA_DIR),
     delegate: jsonObject.nullable().optional(),
-    ipam: z.object({ type: z.string().min(1, 'must be a non-empty plugin name').optional() }).loose().nullable().optional(),
+    ipam: z.object({ type: z.string().min(1, 'must be a non-empty plugin name').optional() }).passthrough().nullable().optional(),
     runtimeConfig: jsonObject.nullable().optional(),
     'cni.dev/valid-attachments': z.array(attachment).nullable().optional(),
     'cni.dev/attachments': z.array(attachment).nullable().optional(),
   })
-  .loose();
+  .passthrough();
 
 /** The reference's checks of the `delegate` object, with its exact messages. */
 export function checkDelegateKeys(d: Record<string, unknown>): void {

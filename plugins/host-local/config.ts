@@ -40,7 +40,7 @@ const optIP = z
 const cidr = z.string().refine((s) => parseCIDR(s) !== null, { message: 'must be an address/prefix (CIDR)' });
 const optInt = z.number().int().nullish();
 
-const rangeSchema = z.object({ subnet: cidr, rangeStart: optIP, rangeEnd: optIP, gateway: optIP }).loose();
+const rangeSchema = z.object({ subnet: cidr, rangeStart: optIP, rangeEnd: optIP, gateway: optIP }).passthrough();
 const rangeSetsSchema = z.array(z.array(rangeSchema));
 const routeSchema = z
   .object({
@@ -52,7 +52,7 @@ const routeSchema = z
     table: optInt,
     scope: optInt,
   })
-  .loose();
+  .passthrough();
 
 const ipamSchema = z
   .object({
@@ -66,17 +66,17 @@ const ipamSchema = z
     dataDir: z.string().nullish(),
     resolvConf: z.string().nullish(),
   })
-  .loose();
+  .passthrough();
 
-const storeSchema = z.object({ ipam: z.object({ dataDir: z.string().nullish() }).loose() }).loose();
+const storeSchema = z.object({ ipam: z.object({ dataDir: z.string().nullish() }).passthrough() }).passthrough();
 
 const confSchema = z
   .object({
     ipam: ipamSchema,
-    runtimeConfig: z.object({ ipRanges: rangeSetsSchema.nullish(), ips: z.array(z.string()).nullish() }).loose().nullish(),
-    args: z.object({ cni: z.object({ ips: z.array(z.string()).nullish() }).loose().nullish() }).loose().nullish(),
+    runtimeConfig: z.object({ ipRanges: rangeSetsSchema.nullish(), ips: z.array(z.string()).nullish() }).passthrough().nullish(),
+    args: z.object({ cni: z.object({ ips: z.array(z.string()).nullish() }).passthrough().nullish() }).passthrough().nullish(),
   })
-  .loose();
+  .passthrough();
 
 type RangeInput = z.infer<typeof rangeSchema>;
 

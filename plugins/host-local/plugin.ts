@@ -98,10 +98,10 @@ async function check(a: CmdArgs): Promise<void> {
 
 const attachmentsSchema = z
   .object({
-    'cni.dev/valid-attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).loose()).nullish(),
-    'cni.dev/attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).loose()).nullish(),
+    'cni.dev/valid-attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).passthrough()).nullish(),
+    'cni.dev/attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).passthrough()).nullish(),
   })
-  .loose();
+  .passthrough();
 
 /**
  * GC (spec 1.1): releases every reservation whose attachment is not listed. Accepts the spec's

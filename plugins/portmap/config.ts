@@ -48,7 +48,7 @@ const mappingSchema = z
     protocol: z.string().nullish(),
     hostIP: z.string().nullish(),
   })
-  .loose();
+  .passthrough();
 
 const schema = z
   .object({
@@ -57,13 +57,13 @@ const schema = z
     backend: z.string().nullish(),
     snat: z.boolean().nullish(),
     masqAll: z.boolean().nullish(),
-    markMasqBit: z.number().int({ error: 'must be an integer' }).nullish(),
+    markMasqBit: z.number().int({ message: 'must be an integer' }).nullish(),
     externalSetMarkChain: z.string().nullish(),
     conditionsV4: z.array(z.string()).nullish(),
     conditionsV6: z.array(z.string()).nullish(),
-    runtimeConfig: z.object({ portMappings: z.array(mappingSchema).nullish() }).loose().nullish(),
+    runtimeConfig: z.object({ portMappings: z.array(mappingSchema).nullish() }).passthrough().nullish(),
   })
-  .loose();
+  .passthrough();
 
 /** Which backend a list of conditions is written for: iptables tokens start with '-' or '!'. */
 export function conditionsBackend(conds: readonly string[] | undefined): PortmapBackend | undefined {

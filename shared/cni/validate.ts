@@ -7,33 +7,41 @@ function describePath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(config)';
 }
 
+/** The value at `path` inside `input` (undefined when the path leaves the input). */
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+}
+
 /**
  * Validates `input` with a zod schema; the first issue becomes a CNI error (code 7 unless given)
  * whose msg names the field and the offending value, e.g.
  * `invalid config: mtu: must be an integer between 0 and 65535 (got 70000)`.
  */
-export function validate<T extends z.ZodType>(
+export function validate<T extends z.ZodTypeAny>(
   schema: T,
   input: unknown,
   opts: { prefix?: string; code?: number } = {},
 ): z.infer<T> {
-  const r = schema.safeParse(input, { reportInput: true });
+  const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const field = describePath(issue.path);
-  let got = '';
-  if ('input' in issue && issue.input !== undefined) {
-    let shown: string;
-    try {
-      shown = JSON.stringify(issue.input) ?? String(issue.input);
-    } catch {
-      shown = String(issue.input);
-    }
-    if (shown.length > 120) shown = shown.slice(0, 117) + '...';
-    got = ` (got ${shown})`;
-  }
+  const value = valueAt(input, issue.path);
+  const got = value !== undefined ? ` (got ${show(value)})` : '';
   const prefix = opts.prefix ?? 'invalid config';
-  return (() => {
-    throw new CniError(opts.code ?? ErrorCode.InvalidNetworkConfig, `${prefix}: ${field}: ${issue.message}${got}`);
-  })();
+  throw new CniError(opts.code ?? ErrorCode.InvalidNetworkConfig, `${prefix}: ${describePath(issue.path)}: ${issue.message}${got}`);
 }
