@@ -7,7 +7,7 @@ state() {
   echo "## links"; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | sort
   echo "## iptables"; (iptables-save 2>/dev/null; ip6tables-save 2>/dev/null) | grep -vE '^(#|:)' | sort
   echo "## nft"; nft list ruleset 2>/dev/null | grep -v '^\s*$' | grep -vE 'counter packets' | sort
-  echo "## tmp"; ls -d /tmp/cts-* 2>/dev/null | sort
+  echo "## tmp"; ls -d /tmp/cts-* 2>/dev/null | sort; true
 }
 case "${1:-}" in
   snapshot) state ;;
