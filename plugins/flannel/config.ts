@@ -1,5 +1,6 @@
 // The flannel plugin's own config keys (flannel-io/cni-plugin compatible).
 import { z } from 'zod';
+import { validatePluginName } from '../../shared/cni/delegate';
 import { configError } from '../../shared/cni/errors';
 import type { Attachment, NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
@@ -48,6 +49,14 @@ export const flannelConfSchema = z
 export function checkDelegateKeys(d: Record<string, unknown>): void {
   if ('type' in d && typeof d.type !== 'string') {
     throw configError("'delegate' dictionary, if present, must have (string) 'type' field");
+  }
+  // Checked before ADD saves anything: a saved config naming a path would make every DEL fail.
+  if (typeof d.type === 'string') {
+    try {
+      validatePluginName(d.type);
+    } catch (e) {
+      throw configError(`delegate.type: ${(e as Error).message}`);
+    }
   }
   if ('name' in d) throw configError("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
   if ('ipam' in d) throw configError("'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");

@@ -5,7 +5,7 @@ import { CniError, ErrorCode, internalError, toCniError, wrapError } from '../..
 import { log } from '../../shared/cni/log';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { AnyResult } from '../../shared/cni/types';
-import { type FlannelConf, parseFlannelConf } from './config';
+import { DEFAULT_DATA_DIR, type FlannelConf, parseFlannelConf } from './config';
 import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDelegateConf } from './delegate';
 import { listScratch, loadDelegateConf, removeDelegateConf, saveDelegateConf, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
@@ -114,7 +114,17 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
     },
 
     async del(a: CmdArgs): Promise<void> {
-      const conf = parseFlannelConf(a.conf);
+      let conf: FlannelConf;
+      try {
+        conf = parseFlannelConf(a.conf);
+      } catch (e) {
+        // A config ADD refused left nothing behind: DEL of it must succeed, or the runtime
+        // retries teardown forever. Only when a scratch file exists is the error relevant.
+        const dataDir = typeof a.conf.dataDir === 'string' ? a.conf.dataDir : DEFAULT_DATA_DIR;
+        const saved = await loadDelegateConf(dataDir, a.containerId).catch(() => undefined);
+        if (saved?.kind === 'missing') return;
+        throw e;
+      }
       const saved = await loadDelegateConf(conf.dataDir, a.containerId);
       if (saved.kind === 'missing') return; // never added, or already deleted
       let type: string;

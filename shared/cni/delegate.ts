@@ -14,12 +14,17 @@ import { timed, timedAsync } from './timing';
 import type { AnyResult } from './types';
 import { log } from './log';
 
-/** libcni's FindInPath: the type is a bare file name looked up in each CNI_PATH directory. */
-export function findInPath(type: string, dirs: readonly string[]): string {
+/** A plugin type must be a bare file name (libcni): never a path that could leave CNI_PATH. */
+export function validatePluginName(type: string): void {
   if (!type) throw new CniError(ErrorCode.InvalidNetworkConfig, 'no plugin name provided');
   if (type.includes('/') || type === '.' || type === '..' || type.includes('\0')) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${type}`);
   }
+}
+
+/** libcni's FindInPath: the type is a bare file name looked up in each CNI_PATH directory. */
+export function findInPath(type: string, dirs: readonly string[]): string {
+  validatePluginName(type);
   if (dirs.length === 0) throw new CniError(ErrorCode.InvalidEnvironment, 'no paths provided');
   for (const dir of dirs) {
     const candidate = path.join(dir, type);

@@ -327,9 +327,20 @@ test('config errors are code 7 for every command', async (t) => {
   const f = fakeDeps();
   const p = makeFlannelPlugin(f.deps);
   const bad = s.conf({ delegate: { name: 'x' } });
-  for (const cmd of ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'] as const) {
-    const call = { ADD: p.add, DEL: p.del, CHECK: p.check, GC: p.gc, STATUS: p.status! }[cmd];
+  for (const cmd of ['ADD', 'CHECK', 'GC', 'STATUS'] as const) {
+    const call = { ADD: p.add, CHECK: p.check, GC: p.gc, STATUS: p.status! }[cmd];
     await rejectsCni(call(s.args(cmd, bad)), ErrorCode.InvalidNetworkConfig, "'delegate' dictionary must not have 'name' field, it'll be set by flannel");
   }
   assert.equal(f.calls.length, 0);
+});
+
+test('DEL of a config ADD refused succeeds when nothing was saved, and reports the error when something was', async (t) => {
+  const s = setup(t);
+  const f = fakeDeps();
+  const p = makeFlannelPlugin(f.deps);
+  const bad = s.conf({ delegate: { name: 'x' } });
+  await p.del(s.args('DEL', bad));
+  assert.equal(f.calls.length, 0);
+  await p.add(s.args('ADD', s.conf()));
+  await rejectsCni(p.del(s.args('DEL', bad)), ErrorCode.InvalidNetworkConfig, "'delegate' dictionary must not have 'name' field, it'll be set by flannel");
 });
