@@ -384,7 +384,7 @@ for (const b of builds()) {
       const conf = f.conf('1.0.0', {}, { type: '../../bin/sh' });
       const add = runPlugin(b.dir, 'flannel', env, conf);
       assert.equal(add.code, 1);
-      assert.deepEqual(errOf(add), { code: 7, msg: 'invalid config: delegate.type: invalid plugin name: ../../bin/sh' });
+      assert.deepEqual(errOf(add), { code: 7, msg: 'delegate.type: invalid plugin name: ../../bin/sh' });
       assert.equal(f.calls().length, 0, 'nothing executed');
     });
 
