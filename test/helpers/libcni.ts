@@ -26,7 +26,10 @@ export interface RuntimeConf {
 
 export class CniPluginError extends Error {
   constructor(readonly plugin: string, readonly command: string, readonly run: Run) {
-    super(`plugin type="${plugin}" failed (${command.toLowerCase()}): ${run.json?.msg ?? run.stdout}${run.json?.details ? `: ${run.json.details}` : ''}`);
+    super(
+      `plugin type="${plugin}" failed (${command.toLowerCase()}): ${run.json?.msg ?? run.stdout}${run.json?.details ? `: ${run.json.details}` : ''}` +
+        (run.stderr.trim() ? ` [stderr: ${run.stderr.trim().slice(0, 2000)}]` : ''),
+    );
   }
 }
 

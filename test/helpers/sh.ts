@@ -48,3 +48,33 @@ export function tcpFetch(ns: string, host: string, port: number): string {
   const r = shStatus('ip', ['netns', 'exec', ns, process.execPath, '-e', code]);
   return r.code === 0 ? r.out : '';
 }
+
+/** The peer's address as a server sees it (IPv4-mapped IPv6 shown as plain IPv4). */
+const PEER = `a=>String(a).replace(/^::ffff:/,'')`;
+
+/** A TCP server in `ns` answering every connection with `<tag> <- <client address>`; kill() it when done. */
+export function tcpWhoServer(ns: string, port: number, tag: string): ChildProcess {
+  const code = `const p=${PEER};require('net').createServer(s=>s.end(${JSON.stringify(tag)}+' <- '+p(s.remoteAddress))).listen(${port},'::',()=>console.log('ready'))`;
+  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** A UDP server in `ns` answering each datagram with `<tag> <- <addr>:<port>: <datagram>`; kill() it when done. */
+export function udpEchoServer(ns: string, port: number, tag: string): ChildProcess {
+  const code = `const p=${PEER};const s=require('dgram').createSocket('udp6');s.on('message',(m,r)=>s.send(${JSON.stringify(tag)}+' <- '+p(r.address)+':'+r.port+': '+m,r.port,r.address));s.bind(${port},'::',()=>console.log('ready'))`;
+  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/**
+ * Sends `msg` from `ns` to host:port over UDP (from source port `srcPort` when given, so
+ * repeated calls are one conntrack flow), resending every 500 ms, and returns the first
+ * reply ('' when none came within `timeoutMs`).
+ */
+export function udpExchange(ns: string, host: string, port: number, msg: string, opts: { srcPort?: number; timeoutMs?: number } = {}): string {
+  const type = host.includes(':') ? 'udp6' : 'udp4';
+  const code = `const s=require('dgram').createSocket({type:'${type}',reuseAddr:true});
+s.on('message',m=>{process.stdout.write(String(m));process.exit(0)});s.on('error',e=>{process.stderr.write(e.message);process.exit(1)});
+const send=()=>s.send(${JSON.stringify(msg)},${port},${JSON.stringify(host)});
+s.bind(${opts.srcPort ?? 0},()=>{send();setInterval(send,500)});setTimeout(()=>process.exit(2),${opts.timeoutMs ?? 2000})`;
+  const r = shStatus('ip', ['netns', 'exec', ns, process.execPath, '-e', code]);
+  return r.code === 0 ? r.out : '';
+}
