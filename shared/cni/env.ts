@@ -1,6 +1,6 @@
 // Per-command environment rules of the spec and the reference's skel.
 import { CniError, ErrorCode } from './errors';
-import type { Command, Env } from './plugin';
+import type { CniEnv, Command, Env } from './plugin';
 
 export const COMMANDS: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'];
 
@@ -38,15 +38,6 @@ export function validateIfName(name: string): void {
   if (/[/:\s]/u.test(name)) {
     throw new CniError(ErrorCode.InvalidEnvironment, 'interface name contains / or : or whitespace characters');
   }
-}
-
-export interface CniEnv {
-  command: Command;
-  containerId: string;
-  netns: string;
-  ifname: string;
-  args: string;
-  path: string[];
 }
 
 /** Validates the CNI_* variables for `command`, reporting every missing one at once. */

@@ -5,8 +5,8 @@ export type Command = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
 /** Environment of one call: the process env, or the env a delegating plugin passes on. */
 export type Env = Record<string, string | undefined>;
 
-/** What a command handler gets: the validated CNI_* environment and the parsed config. */
-export interface CmdArgs {
+/** The validated CNI_* variables of one call. */
+export interface CniEnv {
   command: Command;
   /** '' when the command does not require it (GC, STATUS, DEL without it is impossible). */
   containerId: string;
@@ -17,6 +17,10 @@ export interface CmdArgs {
   args: string;
   /** CNI_PATH split on ':' (empty entries dropped). */
   path: string[];
+}
+
+/** What a command handler gets: the validated CNI_* environment and the parsed config. */
+export interface CmdArgs extends CniEnv {
   /** The config bytes exactly as received: delegates get them unchanged. */
   stdin: Buffer;
   /** The parsed config (loose: unknown keys kept); cniVersion normalised ('' → '0.1.0'). */
