@@ -14,7 +14,7 @@ const TAG = `ctsb${process.pid % 10000}`;
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 
-export type Impl = 'ours' | 'go';
+export type Impl = 'ours' | 'go' | 'oursbr';
 
 interface PluginConf { type: string; [k: string]: unknown }
 
@@ -30,7 +30,7 @@ export class Node {
     this.tmp = fs.mkdtempSync(`/tmp/cts-bench-${impl}-`);
     sh('ip', ['netns', 'add', this.ns]);
     sh('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
-    this.netName = impl === 'ours' ? 'cbr0' : 'gonet';
+    this.netName = impl === 'ours' ? 'cbr0' : impl === 'go' ? 'gonet' : 'brnet';
     const subnet = `10.${200 + subnetIdx}.0.0/16`;
     if (impl === 'ours') {
       fs.writeFileSync(path.join(this.tmp, 'subnet.env'), `FLANNEL_NETWORK=10.${200 + subnetIdx}.0.0/8\nFLANNEL_SUBNET=${subnet.replace('.0.0/16', '.0.1/16')}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
@@ -47,12 +47,12 @@ export class Node {
   }
 
   get dir(): string {
-    return this.impl === 'ours' ? OURS_DIR : GO_DIR;
+    return this.impl === 'go' ? GO_DIR : OURS_DIR;
   }
 
   newPod(): Pod {
     const id = `${TAG}${this.impl}${this.podSeq++}`;
-    const ns = `${TAG}-${this.impl[0]}p${this.podSeq}`;
+    const ns = `${TAG}-${this.impl}p${this.podSeq}`;
     sh('ip', ['netns', 'add', ns]);
     return { id, ns, hostPort: 20000 + this.podSeq };
   }
@@ -129,7 +129,7 @@ export interface Row {
 }
 
 export function rowMarkdown(r: Row): string {
-  return `| ${r.name} | ${r.ours.median} | ${r.ours.p95} | ${r.go.median} | ${r.go.p95} | ${ratio(r.ours.median, r.go.median)} |`;
+  return `| ${r.name} | ${r.ours.min} | ${r.ours.median} | ${r.ours.p95} | ${r.ours.max} | ${r.go.min} | ${r.go.median} | ${r.go.p95} | ${r.go.max} | ${ratio(r.ours.median, r.go.median)} |`;
 }
 
 /** Sequential single-pod ADD/DEL, N times, interleaved. */
@@ -137,7 +137,7 @@ export async function benchSequential(nodes: Record<Impl, Node>, n: number): Pro
   const s: Record<string, number[]> = {};
   const push = (k: string, v: number): void => void (s[k] ??= []).push(v);
   for (let i = 0; i < n; i++) {
-    for (const impl of ['ours', 'go'] as const) {
+    for (const impl of ['ours', 'go', 'oursbr'] as const) {
       const node = nodes[impl];
       const pod = node.newPod();
       const a = await node.add(pod);
@@ -159,6 +159,8 @@ export async function benchSequential(nodes: Record<Impl, Node>, n: number): Pro
     row('main plugin DEL', 'mainDel'),
     row('portmap ADD (1 mapping)', 'portmapAdd'),
     row('portmap DEL', 'portmapDel'),
+    { name: 'bridge ADD alone (ours bridge→host-local / Go bridge→host-local)', ours: stats(s['oursbr:mainAdd']!), go: stats(s['go:mainAdd']!) },
+    { name: 'bridge DEL alone', ours: stats(s['oursbr:mainDel']!), go: stats(s['go:mainDel']!) },
   ];
 }
 
@@ -189,19 +191,23 @@ export function benchHostLocal(n: number): Row[] {
 }
 
 export interface ScaleResult {
-  windows: { label: string; oursAdd: Stats; goAdd: Stats; oursDel: Stats; goDel: Stats }[];
+  windows: { label: string; oursAdd: Stats; goAdd: Stats; oursDel: Stats; goDel: Stats; oursPmAdd: Stats; goPmAdd: Stats; oursPmDel: Stats; goPmDel: Stats }[];
   rulesAt200: { ours: number; go: number };
 }
 
 /** 200 pods created one after another (each with a hostPort), then deleted. */
-export async function benchScale(nodes: Record<Impl, Node>, count: number): Promise<ScaleResult> {
-  const pods: Record<Impl, Pod[]> = { ours: [], go: [] };
-  const addMs: Record<Impl, number[]> = { ours: [], go: [] };
-  const delMs: Record<Impl, number[]> = { ours: [], go: [] };
+export async function benchScale(nodes: Record<'ours' | 'go', Node>, count: number): Promise<ScaleResult> {
+  const pods: Record<'ours' | 'go', Pod[]> = { ours: [], go: [] };
+  const addMs: Record<'ours' | 'go', number[]> = { ours: [], go: [] };
+  const delMs: Record<'ours' | 'go', number[]> = { ours: [], go: [] };
+  const pmAdd: Record<'ours' | 'go', number[]> = { ours: [], go: [] };
+  const pmDel: Record<'ours' | 'go', number[]> = { ours: [], go: [] };
   for (let i = 0; i < count; i++) {
     for (const impl of ['ours', 'go'] as const) {
       const pod = nodes[impl].newPod();
-      addMs[impl].push((await nodes[impl].add(pod)).total);
+      const a = await nodes[impl].add(pod);
+      addMs[impl].push(a.total);
+      pmAdd[impl].push(a.perPlugin[1]!);
       pods[impl].push(pod);
     }
   }
@@ -209,7 +215,9 @@ export async function benchScale(nodes: Record<Impl, Node>, count: number): Prom
   for (let i = 0; i < count; i++) {
     for (const impl of ['ours', 'go'] as const) {
       const pod = pods[impl][i]!;
-      delMs[impl].push((await nodes[impl].del(pod)).total);
+      const d = await nodes[impl].del(pod);
+      delMs[impl].push(d.total);
+      pmDel[impl].push(d.perPlugin[1]!);
       nodes[impl].destroyPod(pod);
     }
   }
@@ -224,6 +232,10 @@ export async function benchScale(nodes: Record<Impl, Node>, count: number): Prom
     goAdd: win(addMs.go, f!, t!),
     oursDel: win(delMs.ours, f!, t!),
     goDel: win(delMs.go, f!, t!),
+    oursPmAdd: win(pmAdd.ours, f!, t!),
+    goPmAdd: win(pmAdd.go, f!, t!),
+    oursPmDel: win(pmDel.ours, f!, t!),
+    goPmDel: win(pmDel.go, f!, t!),
   }));
   return { windows, rulesAt200 };
 }

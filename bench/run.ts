@@ -24,14 +24,14 @@ async function main(): Promise<void> {
 
   log('host-local alone');
   const hl = benchHostLocal(N);
-  let nodes: Record<'ours' | 'go', Node> | undefined;
+  let nodes: Record<'ours' | 'go' | 'oursbr', Node> | undefined;
   try {
-    nodes = { ours: new Node('ours', 1), go: new Node('go', 2) };
+    nodes = { ours: new Node('ours', 1), go: new Node('go', 2), oursbr: new Node('oursbr', 3) };
     log(`sequential pods x${N}`);
     const seq = await benchSequential(nodes, N);
     const rows: Row[] = [...seq, ...hl];
     report.sequential = rows;
-    md.push('## Single pod, sequential', '', '| what | ours median | p95 | Go median | p95 | ours/Go |', '|---|---|---|---|---|---|', ...rows.map(rowMarkdown), '');
+    md.push('## Single pod, sequential', '', '| what | ours min | median | p95 | max | Go min | median | p95 | max | ours/Go median |', '|---|---|---|---|---|---|---|---|---|---|', ...rows.map(rowMarkdown), '');
 
     log('where the time goes');
     const breakdown = await timingBreakdown(nodes.ours);
@@ -45,7 +45,8 @@ async function main(): Promise<void> {
     md.push(`| main plugin (ours flannel / Go bridge) | ${rss.ours.flannel} | ${rss.go.bridge} |`, `| portmap | ${rss.ours.portmap} | ${rss.go.portmap} |`, '');
 
     log(`scale to ${SCALE} pods`);
-    const scale = await benchScale(nodes, SCALE);
+    nodes.oursbr.destroy();
+    const scale = await benchScale({ ours: nodes.ours, go: nodes.go }, SCALE);
     report.scale = scale;
     md.push(`## Scale: ${SCALE} pods one after another, each with a hostPort`, '', '| window | ours ADD | Go ADD | ratio | ours DEL | Go DEL | ratio |', '|---|---|---|---|---|---|---|');
     for (const w of scale.windows) {
@@ -53,6 +54,10 @@ async function main(): Promise<void> {
     }
     const first = scale.windows[0]!;
     const last = scale.windows[scale.windows.length - 1]!;
+    md.push('', '| window | ours portmap ADD | Go portmap ADD | ratio | ours portmap DEL | Go portmap DEL | ratio |', '|---|---|---|---|---|---|---|');
+    for (const w of scale.windows) {
+      md.push(`| ${w.label} | ${w.oursPmAdd.median} | ${w.goPmAdd.median} | ${ratio(w.oursPmAdd.median, w.goPmAdd.median)} | ${w.oursPmDel.median} | ${w.goPmDel.median} | ${ratio(w.oursPmDel.median, w.goPmDel.median)} |`);
+    }
     md.push('', `Flatness (ADD at the last window / first window): ours ${ratio(last.oursAdd.median, first.oursAdd.median)}, Go ${ratio(last.goAdd.median, first.goAdd.median)}.`);
     md.push(`nat rules at ${SCALE} pods: ours ${scale.rulesAt200.ours}, Go ${scale.rulesAt200.go}.`, '');
 
@@ -65,6 +70,7 @@ async function main(): Promise<void> {
   } finally {
     nodes?.ours.destroy();
     nodes?.go.destroy();
+    nodes?.oursbr.destroy();
   }
   md.push(`Run took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   fs.mkdirSync(OUT, { recursive: true });
