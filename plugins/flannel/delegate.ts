@@ -88,6 +88,24 @@ export function buildDelegateIpam(conf: FlannelConf, env: SubnetEnv): JsonObject
   return ipam;
 }
 
+/** cniVersion, name and type: the first keys of every delegate config. */
+function delegateHead(conf: FlannelConf): JsonObject {
+  const d = conf.delegate;
+  const out: JsonObject = {};
+  const cniVersion = conf.cniVersion !== '' ? conf.cniVersion : d.cniVersion;
+  if (cniVersion !== undefined) out.cniVersion = cniVersion;
+  out.name = conf.name;
+  out.type = 'type' in d ? d.type : DEFAULT_DELEGATE_TYPE;
+  return out;
+}
+
+/** The user's delegate keys not set yet, in their order (runtimeConfig goes last, separately). */
+function copyUserKeys(out: JsonObject, d: JsonObject): void {
+  for (const [k, v] of Object.entries(d)) {
+    if (!(k in out) && k !== 'runtimeConfig') out[k] = clone(v);
+  }
+}
+
 /**
  * The delegate config (§6.3 of the reference notes), keys in a fixed order: cniVersion, name,
  * type, mtu, ipMasq, isGateway (bridge), the user's other delegate keys in their order, ipam,
@@ -95,20 +113,14 @@ export function buildDelegateIpam(conf: FlannelConf, env: SubnetEnv): JsonObject
  */
 export function buildDelegateConf(conf: FlannelConf, env: SubnetEnv): JsonObject {
   const d = conf.delegate;
-  const out: JsonObject = {};
-  const cniVersion = conf.cniVersion !== '' ? conf.cniVersion : d.cniVersion;
-  if (cniVersion !== undefined) out.cniVersion = cniVersion;
-  out.name = conf.name;
-  out.type = 'type' in d ? d.type : DEFAULT_DELEGATE_TYPE;
+  const out = delegateHead(conf);
   out.mtu = 'mtu' in d ? clone(d.mtu) : env.mtu;
   // flanneld masquerades traffic leaving the cluster network itself when FLANNEL_IPMASQ=true;
   // otherwise the bridge must.
   out.ipMasq = 'ipMasq' in d ? clone(d.ipMasq) : !env.ipMasq;
   // The bridge carries the lease's first address (flanneld's `.1`): the pods' gateway.
   if (out.type === DEFAULT_DELEGATE_TYPE) out.isGateway = 'isGateway' in d ? clone(d.isGateway) : true;
-  for (const [k, v] of Object.entries(d)) {
-    if (!(k in out) && k !== 'runtimeConfig') out[k] = clone(v);
-  }
+  copyUserKeys(out, d);
   out.ipam = buildDelegateIpam(conf, env);
   const rc = conf.runtimeConfig ?? d.runtimeConfig;
   if (rc !== undefined) out.runtimeConfig = clone(rc);
@@ -123,14 +135,8 @@ export function buildDelegateConf(conf: FlannelConf, env: SubnetEnv): JsonObject
  */
 export function buildMinimalDelegateConf(conf: FlannelConf): JsonObject {
   const d = conf.delegate;
-  const out: JsonObject = {};
-  const cniVersion = conf.cniVersion !== '' ? conf.cniVersion : d.cniVersion;
-  if (cniVersion !== undefined) out.cniVersion = cniVersion;
-  out.name = conf.name;
-  out.type = 'type' in d ? d.type : DEFAULT_DELEGATE_TYPE;
-  for (const [k, v] of Object.entries(d)) {
-    if (!(k in out) && k !== 'runtimeConfig') out[k] = clone(v);
-  }
+  const out = delegateHead(conf);
+  copyUserKeys(out, d);
   const ipam: JsonObject = { type: DEFAULT_IPAM_TYPE };
   for (const [k, v] of Object.entries(conf.ipam ?? {})) {
     if (k !== 'ranges' && k !== 'routes' && k !== 'subnet') ipam[k] = clone(v);
