@@ -20,9 +20,9 @@ import { calcGateways } from './gateway';
 import { attachPort } from './host-port';
 import { setupSpoofCheck, spoofchkRefId, teardownSpoofCheck } from './macspoofchk';
 import { buildResult, type BridgeInterfaces } from './result';
+import { sleep } from '../../shared/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The reference's port-state schedule: 0, 50, 500, 1000, 1000 ms (2.55 s in all). */
 export const PORT_WAIT_SCHEDULE_MS = [0, 50, 500, 1000, 1000] as const;

@@ -12,6 +12,7 @@ import { type NetNS, withNetns, writeSysctl } from '../../shared/netns';
 import { log } from '../../shared/cni/log';
 import { firstGateways } from './gateway';
 import { randomVethName } from './veth-name';
+import { sleep } from '../../shared/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -106,7 +107,6 @@ export function setContainerSysctls(contNs: NetNS, ifname: string, o: ContainerS
 const IFA_F_DADFAILED = 0x08;
 const IFA_F_TENTATIVE = 0x40;
 const DAD_TIMEOUT_MS = 5000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until no IPv6 address of the link is tentative (reference: ip.SettleAddresses). */
 export async function settleAddresses(cs: NetlinkSocket, link: Link, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {

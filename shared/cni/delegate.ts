@@ -13,6 +13,7 @@ import { inProcessPlugin } from './registry';
 import { timed, timedAsync } from './timing';
 import type { AnyResult } from './types';
 import { log } from './log';
+import { sleepSync } from '../sleep';
 
 /** A plugin type must be a bare file name (libcni): never a path that could leave CNI_PATH. */
 export function validatePluginName(type: string): void {
@@ -64,10 +65,6 @@ function delegateEnv(env: Env, command: Command): Env {
   return { ...env, CNI_COMMAND: command };
 }
 
-const sleep = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-};
-
 function execPlugin(file: string, env: Env, input: Buffer): { status: number; stdout: Buffer; stderr: string } {
   // "text file busy" happens when a runtime execs a plugin that is still being written;
   // libcni retries, so do we.
@@ -75,7 +72,7 @@ function execPlugin(file: string, env: Env, input: Buffer): { status: number; st
     const r = spawnSync(file, [], { env: env as NodeJS.ProcessEnv, input, maxBuffer: 64 * 1024 * 1024 });
     const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ETXTBSY' && attempt < 10) {
-      sleep(200);
+      sleepSync(200);
       continue;
     }
     if (r.error) throw new CniError(ErrorCode.Internal, `failed to execute plugin ${file}: ${r.error.message}`);

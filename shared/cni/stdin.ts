@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from './errors';
+import { sleepSync } from '../sleep';
 
 /** Configs are a few KiB; a cap keeps a runaway writer from exhausting memory. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -16,7 +17,7 @@ export function readStdin(fd = 0): Buffer {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        sleepSync(2);
         continue;
       }
       if (code === 'EOF') break;

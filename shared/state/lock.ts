@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from '../cni/errors';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
+import { sleep } from '../sleep';
 
 export interface FileLock {
   readonly path: string;
@@ -27,8 +28,6 @@ export interface LockOptions {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_POLL_MS = 10;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: string }).code;
