@@ -1,20 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CniError } from '../../../shared/cni/errors';
 import type { NetConf } from '../../../shared/cni/types';
 import { checkAddConstraints, loadBridgeConf, normaliseMac, wantsVlanFiltering } from '../../../plugins/bridge/config';
+import { throwsCni } from '../../helpers/assert-cni';
 
 const base = (extra: Record<string, unknown> = {}): NetConf => ({ cniVersion: '1.1.0', name: 'mynet', type: 'bridge', ...extra });
 
-function throwsCni(fn: () => unknown, code: number, msg: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CniError, `not a CniError: ${String(e)}`);
-    assert.equal(e.code, code);
-    if (typeof msg === 'string') assert.equal(e.message, msg);
-    else assert.match(e.message, msg);
-    return true;
-  });
-}
 
 test('defaults', () => {
   const c = loadBridgeConf(base(), '');

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CniError, ErrorCode } from '../../../shared/cni/errors';
+import { ErrorCode } from '../../../shared/cni/errors';
 import type { NetConf } from '../../../shared/cni/types';
 import { DEFAULT_DATA_DIR, DEFAULT_SUBNET_FILE, parseFlannelConf } from '../../../plugins/flannel/config';
 import { buildDelegateConf, buildMinimalDelegateConf, renderDelegateConf } from '../../../plugins/flannel/delegate';
 import { parseSubnetEnv } from '../../../plugins/flannel/subnet-env';
+import { throwsCni } from '../../helpers/assert-cni';
 
 const conf = (extra: Record<string, unknown> = {}): NetConf => ({ cniVersion: '1.0.0', name: 'cni-flannel', type: 'flannel', ...extra });
 
@@ -17,15 +18,6 @@ const DUAL =
 
 const render = (c: NetConf, env: string): string => renderDelegateConf(buildDelegateConf(parseFlannelConf(c), parseSubnetEnv(env, 'subnet.env')));
 
-function throwsCni(fn: () => unknown, code: number, msg: string | RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CniError, `not a CniError: ${String(e)}`);
-    assert.equal(e.code, code);
-    if (typeof msg === 'string') assert.equal(e.message, msg);
-    else assert.match(e.message, msg);
-    return true;
-  });
-}
 
 test('config defaults and explicit values', () => {
   const d = parseFlannelConf(conf());

@@ -8,6 +8,7 @@ import type { CmdArgs, Command } from '../../../shared/cni/plugin';
 import type { AnyResult, NetConf } from '../../../shared/cni/types';
 import { tempNameFor } from '../../../shared/state/atomic-file';
 import { type FlannelDeps, makeFlannelPlugin, SCRATCH_GC_GRACE_MS } from '../../../plugins/flannel/plugin';
+import { rejectsCni } from '../../helpers/assert-cni';
 
 const V4 = 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
 const RESULT: AnyResult = { cniVersion: '1.1.0', ips: [{ address: '10.1.17.2/24', gateway: '10.1.17.1', interface: 2 }] };
@@ -76,15 +77,6 @@ function setup(t: { after(fn: () => void): void }, env: string | null = V4) {
   return { dir, subnetFile, dataDir, conf, args };
 }
 
-async function rejectsCni(p: Promise<unknown>, code: number, msg: string | RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof CniError, `not a CniError: ${String(e)}`);
-    assert.equal(e.code, code);
-    if (typeof msg === 'string') assert.equal(e.message, msg);
-    else assert.match(e.message, msg);
-    return true;
-  });
-}
 
 test('ADD saves the rendered delegate before delegating and returns its result as is', async (t) => {
   const s = setup(t);

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,8 +7,8 @@ import { formatIP, mustParseCIDR, mustParseIP } from '../../../shared/ip';
 import { allocateAll } from '../../../plugins/host-local/allocator';
 import { canonicalizeRangeSet } from '../../../plugins/host-local/range-set';
 import { DiskStore, parseReservation, withStore } from '../../../plugins/host-local/store';
+import { spawnLockHolder } from '../../helpers/lock-holder';
 
-const ADDON = path.resolve(__dirname, '../../../../build/Release/cni_native.node');
 
 function netdir(t: { after(fn: () => void): void }): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-store-'));
@@ -153,19 +152,7 @@ test('parseReservation', () => {
 test('a store holder killed with SIGKILL does not delay the next open by more than 1 s', async (t) => {
   const dir = netdir(t);
   fs.mkdirSync(dir, { recursive: true });
-  const script = `
-    const fs = require('fs');
-    const a = require(${JSON.stringify(ADDON)});
-    const fd = fs.openSync(${JSON.stringify(path.join(dir, 'lock'))}, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    a.flock(fd, 2);
-    process.stdout.write('locked\\n');
-    setTimeout(() => {}, 60000);`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`child exited early: ${code}`)));
-  });
+  const child = await spawnLockHolder(t, path.join(dir, 'lock'));
   await assert.rejects(DiskStore.open(dir, { timeoutMs: 150 }), (e: { code?: number }) => e.code === 11);
   const t0 = Date.now();
   child.kill('SIGKILL');

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireLock, withLock } from '../../../shared/state/lock';
+import { spawnLockHolder } from '../../helpers/lock-holder';
 
-const ADDON = path.resolve(__dirname, '../../../../build/Release/cni_native.node');
 
 function tmpdir(t: { after(fn: () => void): void }): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'state-lock-'));
@@ -68,19 +67,7 @@ test('a lock on a file that was unlinked meanwhile is not trusted', async (t) =>
 
 test('a holder killed with SIGKILL releases the lock at once; the timeout names its pid', async (t) => {
   const p = path.join(tmpdir(t), 'lock');
-  const script = `
-    const fs = require('fs');
-    const a = require(${JSON.stringify(ADDON)});
-    const fd = fs.openSync(${JSON.stringify(p)}, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    a.flock(fd, 2);
-    process.stdout.write('locked\\n');
-    setTimeout(() => {}, 60000);`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`child exited early: ${code}`)));
-  });
+  const child = await spawnLockHolder(t, p);
   await assert.rejects(acquireLock(p, { timeoutMs: 200 }), (e: Error) => isTryAgain(e) && e.message.includes(`held by pid ${child.pid}`));
   const exited = new Promise((r) => child.on('exit', r));
   const t0 = Date.now();
