@@ -2,8 +2,12 @@
 # Builds everything: the N-API addon, the TypeScript (type-checked, to out/), one ncc bundle per
 # plugin for Node >= 20 (dist/node), and the standalone multi-call executable compiled with Bun
 # (dist/standalone). Ready-to-use plugin dirs: dist/standalone/bin and dist/node/bin.
+# CNI_TS_OUT / CNI_TS_DIST move out/ and dist/ (parallel work trees build without colliding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OUT=${CNI_TS_OUT:-out}
+DIST=${CNI_TS_DIST:-dist}
+export CNI_TS_DIST=$DIST
 PLUGINS=(flannel bridge host-local portmap)
 BUN=node_modules/@oven/bun-linux-x64/bin/bun
 NCC=node_modules/.bin/ncc
@@ -14,28 +18,28 @@ step "native addon"
 bash scripts/build-native.sh
 
 step "typescript"
-rm -rf out
-node_modules/.bin/tsc -p tsconfig.json
+rm -rf "$OUT"
+node_modules/.bin/tsc -p tsconfig.json --outDir "$OUT"
 
 version=$(node -p 'require("./package.json").version')
 header="#!/usr/bin/env node
 // cni-ts-suite bundle v${version}"
 
 step "node bundles (ncc)"
-rm -rf dist
+rm -rf "$DIST"
 for p in "${PLUGINS[@]}"; do
-  "$NCC" build "out/plugins/$p/main.js" -o "dist/node/$p" -m -q
+  "$NCC" build "$OUT/plugins/$p/main.js" -o "$DIST/node/$p" -m -q
   # The header marks the bundle as ours (shared/cni/build-marker.ts) for in-process delegation.
-  { printf '%s\n' "$header"; cat "dist/node/$p/index.js"; } > "dist/node/$p/$p.js"
-  rm "dist/node/$p/index.js"
-  chmod 0755 "dist/node/$p/$p.js"
+  { printf '%s\n' "$header"; cat "$DIST/node/$p/index.js"; } > "$DIST/node/$p/$p.js"
+  rm "$DIST/node/$p/index.js"
+  chmod 0755 "$DIST/node/$p/$p.js"
 done
 
 step "standalone executable (bun build --compile)"
-mkdir -p dist/standalone
-"$BUN" build --compile --bytecode --minify out/plugins/multicall.js --outfile dist/standalone/cni-ts-suite >/dev/null
+mkdir -p "$DIST/standalone"
+"$BUN" build --compile --bytecode --minify "$OUT/plugins/multicall.js" --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
 
 step "plugin dirs"
-bash scripts/install.sh --dest dist/standalone/bin --runtime standalone --quiet
-bash scripts/install.sh --dest dist/node/bin --runtime node --quiet
-step "done: dist/standalone/bin, dist/node/bin"
+bash scripts/install.sh --dest "$DIST/standalone/bin" --runtime standalone --quiet
+bash scripts/install.sh --dest "$DIST/node/bin" --runtime node --quiet
+step "done: $DIST/standalone/bin, $DIST/node/bin"

@@ -6,6 +6,7 @@
 # node: per-plugin ncc bundles under DIR/.cni-ts-node/<version>/, symlinked as DIR/<plugin>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DIST=${CNI_TS_DIST:-dist}
 PLUGINS=(flannel bridge host-local portmap)
 dest="" runtime=standalone quiet=0
 while [ $# -gt 0 ]; do
@@ -24,7 +25,7 @@ tmp() { printf '%s/.%s.tmp.%s' "$dest" "$1" "$$"; }
 
 case "$runtime" in
   standalone)
-    src=dist/standalone/cni-ts-suite
+    src="$DIST/standalone/cni-ts-suite"
     [ -x "$src" ] || { echo "install.sh: $src missing: run npm run build" >&2; exit 1; }
     t=$(tmp cni-ts-suite)
     cp "$src" "$t"; chmod 0755 "$t"; sync "$t" 2>/dev/null || true
@@ -43,8 +44,8 @@ case "$runtime" in
     t=$(tmp node-bundles)
     rm -rf "$t"; mkdir -p "$t"
     for p in "${PLUGINS[@]}"; do
-      [ -f "dist/node/$p/$p.js" ] || { echo "install.sh: dist/node/$p missing: run npm run build" >&2; exit 1; }
-      cp -r "dist/node/$p" "$t/$p"
+      [ -f "$DIST/node/$p/$p.js" ] || { echo "install.sh: $DIST/node/$p missing: run npm run build" >&2; exit 1; }
+      cp -r "$DIST/node/$p" "$t/$p"
     done
     mkdir -p "$dest/.cni-ts-node"
     rm -rf "$store.old"; [ -e "$store" ] && mv "$store" "$store.old"

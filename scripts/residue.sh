@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # What tests may leave behind, and must not: namespaces and links the tests made, changes to the
-# host's netfilter rules, temp state dirs. `snapshot` prints the state; `check FILE` compares.
+# host's netfilter rules, temp state dirs, mounts and processes under them (runtime tests). `snapshot` prints the state; `check FILE` compares.
 set -uo pipefail
 state() {
-  echo "## netns"; ip netns list 2>/dev/null | awk '{print $1}' | grep '^cts' | sort
+  echo "## netns"; ip netns list 2>/dev/null | awk '{print $1}' | sort
   echo "## links"; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | sort
   echo "## iptables"; (iptables-save 2>/dev/null; ip6tables-save 2>/dev/null) | grep -vE '^(#|:)' | sort
   echo "## nft"; nft list ruleset 2>/dev/null | grep -v '^\s*$' | grep -vE 'counter packets' | sort
-  echo "## tmp"; ls -d /tmp/cts-* 2>/dev/null | sort; true
+  echo "## tmp"; ls -d /tmp/cts-* 2>/dev/null | sort
+  echo "## mounts"; awk '$5 ~ /cts-/ {print $5}' /proc/self/mountinfo | sort
+  echo "## procs"; ps -eo args= | grep '/tmp/cts-' | grep -v -e grep -e residue.sh | sort; true
 }
 case "${1:-}" in
   snapshot) state ;;

@@ -5,6 +5,8 @@
 # e2e (two emulated flannel nodes, root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OUT=${CNI_TS_OUT:-out}
+DIST=${CNI_TS_DIST:-dist}
 tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=(unit protocol netns e2e)
 
@@ -19,11 +21,11 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then npm run --silent build; fi
 
 dirs=()
 for t in "${tiers[@]}"; do
-  [ -d "out/test/$t" ] || { echo "test.sh: no tier '$t' (out/test/$t missing)" >&2; exit 2; }
-  dirs+=("out/test/$t")
+  [ -d "$OUT/test/$t" ] || { echo "test.sh: no tier '$t' ($OUT/test/$t missing)" >&2; exit 2; }
+  dirs+=("$OUT/test/$t")
 done
 
-export CNI_TS_STANDALONE_DIR="$PWD/dist/standalone/bin" CNI_TS_NODE_DIR="$PWD/dist/node/bin"
+export CNI_TS_STANDALONE_DIR="$PWD/$DIST/standalone/bin" CNI_TS_NODE_DIR="$PWD/$DIST/node/bin"
 before=$(mktemp)
 bash scripts/residue.sh snapshot > "$before"
 rc=0
