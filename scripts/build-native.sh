@@ -3,6 +3,12 @@
 # There is no network here to download Node headers, so use the system ones when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=build/Release/cni_native.node
+# Up to date: skip, so parallel builds (CNI_TS_DIST) never delete build/ under each other.
+if [[ -f $out && $out -nt native/cni_native.c && $out -nt binding.gyp && "${1:-}" != --force ]]; then
+  echo "up to date: $out"; exit 0
+fi
+[[ "${1:-}" == --force ]] && shift
 args=(rebuild)
 if [[ -f /usr/include/node/node_api.h ]]; then
   args+=(--nodedir=/usr)

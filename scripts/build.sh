@@ -33,6 +33,8 @@ for p in "${PLUGINS[@]}"; do
   { printf '%s\n' "$header"; cat "$DIST/node/$p/index.js"; } > "$DIST/node/$p/$p.js"
   rm "$DIST/node/$p/index.js"
   chmod 0755 "$DIST/node/$p/$p.js"
+  # ncc copies the addon next to the bundle only when it found it at bundling time.
+  [ -f "$DIST/node/$p/cni_native.node" ] || { echo "build.sh: $DIST/node/$p has no cni_native.node" >&2; exit 1; }
 done
 
 step "standalone executable (bun build --compile)"

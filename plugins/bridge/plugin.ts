@@ -24,7 +24,7 @@ async function cmdStatus(a: CmdArgs): Promise<void> {
 
 export const bridgePlugin: Plugin = {
   name: 'bridge',
-  about: 'CNI bridge plugin (cni-ts-suite)',
+  about: 'CNI bridge plugin: veth pairs attached to a Linux bridge',
   add: cmdAdd,
   del: cmdDel,
   check: cmdCheck,

@@ -9,6 +9,7 @@ import type { AnyResult, NetConf } from './types';
 import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
 import { readStdin } from './stdin';
 import { printTimings, timed } from './timing';
+import { SUITE_VERSION } from './build-marker';
 
 export type Outcome =
   | { kind: 'about'; text: string }
@@ -79,15 +80,16 @@ export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buff
   try {
     const command = env.CNI_COMMAND;
     if (command === undefined || command === '') {
-      return { kind: 'about', text: `${plugin.about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n` };
+      return { kind: 'about', text: `${plugin.about}\ncni-ts-suite v${SUITE_VERSION}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n` };
     }
     if (!isCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
     if (command === 'VERSION') return { kind: 'version', text: versionText() };
     const cni = readCniEnv(command, env);
     const stdin = timed('stdin', readInput);
     const conf = timed('config', () => parseConfig(stdin));
-    cniVersion = conf.cniVersion;
     reconcileVersion(conf.cniVersion);
+    // Errors speak the config's version only when it is one we speak ("1.0", "9.9.9" are not).
+    cniVersion = conf.cniVersion;
     const gate = GATES[command];
     if (gate && !versionAtLeast(conf.cniVersion, gate)) {
       throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${command}`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { builds, runPlugin } from '../helpers/plugins';
+import { version as suiteVersion } from '../../package.json';
 
 const PLUGINS = ['flannel', 'bridge', 'host-local', 'portmap'];
 const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
@@ -41,6 +42,8 @@ for (const b of builds()) {
         assert.equal(r.code, 0);
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /CNI protocol versions supported: 0\.1\.0, 0\.2\.0, 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0/);
+        // Operators tell which build is installed from this line.
+        assert.ok(r.stderr.includes(`cni-ts-suite v${suiteVersion}\n`), r.stderr);
       });
     }
 
