@@ -9,6 +9,8 @@ state() {
   echo "## nft"; nft list ruleset 2>/dev/null | grep -v '^\s*$' | grep -vE 'counter packets' | sort
   echo "## tmp"; ls -d /tmp/cts-* 2>/dev/null | sort
   echo "## mounts"; awk '$5 ~ /cts-/ {print $5}' /proc/self/mountinfo | sort
+  echo "## real CNI paths"; ls -d /var/lib/cni /opt/cni /run/flannel /etc/cni/net.d/* 2>/dev/null | sort
+  echo "## sysctl"; sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding 2>/dev/null
   echo "## procs"; ps -eo args= | grep '/tmp/cts-' | grep -v -e grep -e residue.sh | sort; true
 }
 case "${1:-}" in
