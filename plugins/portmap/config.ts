@@ -65,6 +65,35 @@ const schema = z
   })
   .passthrough();
 
+// Values spliced into an iptables-restore or nft batch must stay data: a line break starts a new
+// batch line (`COMMIT`, `*filter`, `flush ruleset`), and in nft a `;` outside quotes ends the
+// command and a `#` comments out the rest of the line (our jump); a NUL cuts the line short.
+const BATCH_BREAKERS = /[\r\n\0]/;
+
+/** Whether an nft expression has `;` or `#` outside double quotes, or an unterminated quote. */
+function nftBreaksOut(s: string): boolean {
+  let quoted = false;
+  for (const ch of s) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === ';' || ch === '#')) return true;
+  }
+  return quoted;
+}
+
+/** Refuses condition tokens that would not stay inside their rule (code 7, naming the entry). */
+export function checkConditions(field: 'conditionsV4' | 'conditionsV6', conds: readonly string[] | undefined): void {
+  const syntax = conditionsBackend(conds);
+  (conds ?? []).forEach((c, i) => {
+    if (syntax === 'nftables' ? BATCH_BREAKERS.test(c) || nftBreaksOut(c) : BATCH_BREAKERS.test(c)) {
+      const rule = syntax === 'nftables' ? "must not contain line breaks, NUL, unbalanced quotes, or ';' or '#' outside quotes" : 'must not contain line breaks or NUL';
+      throw configError(`${field}[${i}]: ${rule} (got ${JSON.stringify(c)})`);
+    }
+  });
+}
+
+/** An iptables chain name: 1..28 characters, no blanks, quotes or controls, not an option. */
+const CHAIN_NAME_RE = /^[^\s\x00-\x1f\x7f"'\\!-][^\s\x00-\x1f\x7f"'\\]{0,27}$/;
+
 /** Which backend a list of conditions is written for: iptables tokens start with '-' or '!'. */
 export function conditionsBackend(conds: readonly string[] | undefined): PortmapBackend | undefined {
   if (!conds || conds.length === 0 || conds[0] === '') return undefined;
@@ -162,8 +191,13 @@ export function parsePortMapConf(conf: NetConf, ifname: string, probe: BackendPr
   const markMasqBit = raw.markMasqBit ?? DEFAULT_MARK_BIT;
   if (markMasqBit < 0 || markMasqBit > 31) throw configError('MasqMarkBit must be between 0 and 31');
 
+  if (raw.externalSetMarkChain != null && !CHAIN_NAME_RE.test(raw.externalSetMarkChain)) {
+    throw configError(`externalSetMarkChain: must be an iptables chain name (got ${JSON.stringify(raw.externalSetMarkChain)})`);
+  }
   const conditionsV4 = raw.conditionsV4 ?? undefined;
   const conditionsV6 = raw.conditionsV6 ?? undefined;
+  checkConditions('conditionsV4', conditionsV4);
+  checkConditions('conditionsV6', conditionsV6);
   const opts: Record<PortmapBackend, string[]> = { iptables: [], nftables: [] };
   if (raw.externalSetMarkChain != null) opts.iptables.push('externalSetMarkChain');
   const b4 = conditionsBackend(conditionsV4);

@@ -14,7 +14,10 @@ import {
   gcBatch,
   goStringMatrix,
   type RuleConf,
+  staleDnatChains,
+  udpForwardsIn,
 } from './iptables-rules';
+import type { UdpForward } from './conntrack';
 
 const famName = (f: Family): string => (f === 4 ? 'ipv4' : 'ipv6');
 
@@ -90,9 +93,13 @@ export function iptCheck(c: RuleConf, cid: string, net: CIDR): void {
   }
 }
 
-/** Removes the forwarding of this network's containers that are not in `validCids`. */
-export function iptGC(net: string, validCids: readonly string[]): void {
+/**
+ * Removes the forwarding of this network's containers that are not in `validCids`; returns
+ * the UDP forwards removed (their conntrack entries are the caller's to delete).
+ */
+export function iptGC(net: string, validCids: readonly string[]): UdpForward[] {
   const errors: string[] = [];
+  const removed: UdpForward[] = [];
   let listed = 0;
   for (const f of [4, 6] as const) {
     if (!iptablesUsable(f)) continue;
@@ -105,8 +112,12 @@ export function iptGC(net: string, validCids: readonly string[]): void {
       errors.push((e as Error).message);
       continue;
     }
-    const batch = gcBatch(net, validCids, parseSave(text));
-    if (batch) iptablesRestore(f, batch);
+    const saved = parseSave(text);
+    const batch = gcBatch(net, validCids, saved);
+    if (!batch) continue;
+    iptablesRestore(f, batch);
+    for (const u of udpForwardsIn(saved, staleDnatChains(net, validCids, saved))) removed.push({ ...u, family: f });
   }
   if (listed === 0 && errors.length) throw new Error(errors.join('; '));
+  return removed;
 }

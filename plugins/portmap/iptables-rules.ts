@@ -254,9 +254,9 @@ export function checkBatch(c: RuleConf, cid: string, containerNet: CIDR): { batc
 
 /**
  * GC: container chains of network `net` (found by their entry rules' comment) whose chain
- * name is not one of the valid attachments'. Returns the batch, or undefined when none.
+ * name is not one of the valid attachments'.
  */
-export function gcBatch(net: string, validCids: readonly string[], saved: SavedTable): string | undefined {
+export function staleDnatChains(net: string, validCids: readonly string[], saved: SavedTable): string[] {
   const keep = new Set(validCids.map((cid) => dnatChainName(net, cid)));
   const prefix = `dnat name: "${net}" id: "`;
   const stale = new Set<string>();
@@ -267,8 +267,29 @@ export function gcBatch(net: string, validCids: readonly string[], saved: SavedT
     const ci = r.args.indexOf('--comment');
     if (ci >= 0 && r.args[ci + 1]?.startsWith(prefix)) stale.add(target);
   }
-  if (stale.size === 0) return undefined;
-  const chains = [...stale];
+  return [...stale];
+}
+
+/** The UDP host ports `chains` forward, with the container address (`-p udp --dport P -j DNAT --to-destination ip:port`). */
+export function udpForwardsIn(saved: SavedTable, chains: readonly string[]): { hostPort: number; ip: string }[] {
+  const out: { hostPort: number; ip: string }[] = [];
+  const arg = (args: readonly string[], k: string): string | undefined => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  for (const r of saved.rules) {
+    if (!chains.includes(r.chain) || arg(r.args, '-p') !== 'udp' || arg(r.args, '-j') !== 'DNAT') continue;
+    const port = Number(arg(r.args, '--dport'));
+    const to = /^\[?([0-9a-fA-F.:]+?)\]?:\d+$/.exec(arg(r.args, '--to-destination') ?? '');
+    if (Number.isInteger(port) && port > 0 && to) out.push({ hostPort: port, ip: to[1]! });
+  }
+  return out;
+}
+
+/** GC: the batch removing the stale chains and their jumps, or undefined when none. */
+export function gcBatch(net: string, validCids: readonly string[], saved: SavedTable): string | undefined {
+  const chains = staleDnatChains(net, validCids, saved);
+  if (chains.length === 0) return undefined;
   const lines = jumpDeleteLines(saved, chains);
   for (const ch of chains) if (saved.chains.has(ch)) lines.push(`-F ${ch}`);
   for (const ch of chains) if (saved.chains.has(ch)) lines.push(`-X ${ch}`);

@@ -4,7 +4,8 @@ import { formatIP, type CIDR, type Family } from '../../shared/ip';
 import { deleteRuleCmd, type NftRule, rulesOf } from '../../shared/netfilter/nft';
 import { nftApply, nftListJson } from '../../shared/netfilter/run';
 import type { RuleConf } from './iptables-rules';
-import { checkRules, NFT_TABLE, nftAddBatch, type NftFamily, ownedRules, staleRules } from './nft-rules';
+import type { UdpForward } from './conntrack';
+import { checkRules, NFT_TABLE, nftAddBatch, type NftFamily, ownedRules, staleRules, udpForwardOf } from './nft-rules';
 
 const nftFam = (f: Family): NftFamily => (f === 4 ? 'ip' : 'ip6');
 
@@ -48,8 +49,18 @@ export function nftCheck(c: RuleConf, cid: string, net: CIDR): void {
   if (err) throw new Error(err);
 }
 
-export function nftGC(net: string, validCids: readonly string[]): void {
+/** Deletes the rules of this network's containers not in `validCids`; returns the UDP forwards removed. */
+export function nftGC(net: string, validCids: readonly string[]): UdpForward[] {
   const doomed: NftRule[] = [];
-  for (const f of [4, 6] as const) doomed.push(...staleRules(listRules(nftFam(f)), net, validCids));
+  const removed: UdpForward[] = [];
+  for (const f of [4, 6] as const) {
+    const stale = staleRules(listRules(nftFam(f)), net, validCids);
+    doomed.push(...stale);
+    for (const r of stale) {
+      const u = udpForwardOf(r);
+      if (u) removed.push({ ...u, family: f });
+    }
+  }
   deleteRules(doomed);
+  return removed;
 }

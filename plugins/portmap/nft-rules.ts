@@ -117,6 +117,18 @@ export function staleRules(rules: readonly NftRule[], net: string, validCids: re
   return rules.filter((r) => inRuleChain(r) && r.comment?.startsWith(netPrefix) && !keep.has(r.comment.slice(0, 33)));
 }
 
+/** The UDP host port and container address of a mapping rule (`udp dport P dnat to ip:port`), if it is one. */
+export function udpForwardOf(r: NftRule): { hostPort: number; ip: string } | undefined {
+  let port: number | undefined;
+  let ip: string | undefined;
+  for (const e of r.expr as Array<Record<string, any>>) {
+    const left = e?.match?.left?.payload;
+    if (e?.match?.op === '==' && left?.protocol === 'udp' && left?.field === 'dport' && typeof e.match.right === 'number') port = e.match.right;
+    if (typeof e?.dnat?.addr === 'string') ip = e.dnat.addr;
+  }
+  return port !== undefined && ip !== undefined ? { hostPort: port, ip } : undefined;
+}
+
 /**
  * CHECK for one address: enough rules of this container in `hostports` (mappings of this
  * family or without hostIP) and in `masquerading` (1, or 2 for IPv4 without masqAll).

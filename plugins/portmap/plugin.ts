@@ -8,7 +8,7 @@ import type { AnyResult, Attachment } from '../../shared/cni/types';
 import type { Family } from '../../shared/ip';
 import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
 import { containerNets, parsePortMapConf, type PortMapConf } from './config';
-import { flushUdpConntrack } from './conntrack';
+import { flushUdpConntrack, flushUdpConntrackTo, type UdpForward } from './conntrack';
 import { iptCheck, iptForward, iptGC, iptUnforward } from './iptables-backend';
 import { enableRouteLocalnet } from './localnet';
 import { nftCheck, nftForward, nftGC, nftUnforward } from './nft-backend';
@@ -80,12 +80,15 @@ async function gc(a: CmdArgs): Promise<void> {
   const valid = (a.conf['cni.dev/valid-attachments'] ?? []) as Attachment[];
   const cids = [...new Set(valid.map((v) => v.containerID))];
   const errors: string[] = [];
+  const removed: UdpForward[] = [];
   if (iptablesUsable(4) || iptablesUsable(6)) {
-    try { iptGC(c.name, cids); } catch (e) { errors.push((e as Error).message); }
+    try { removed.push(...iptGC(c.name, cids)); } catch (e) { errors.push((e as Error).message); }
   }
   if (nftablesUsable()) {
-    try { nftGC(c.name, cids); } catch (e) { errors.push((e as Error).message); }
+    try { removed.push(...nftGC(c.name, cids)); } catch (e) { errors.push((e as Error).message); }
   }
+  // As on DEL: a tracked UDP flow would keep reaching the removed container's (reusable) address.
+  flushUdpConntrackTo(removed);
   if (errors.length) throw internalError(errors.join('\n'));
 }
 

@@ -84,9 +84,13 @@ export const nftNetworkHash = (network: string): string => shortHash(network);
 export const nftInstanceHash = (network: string, ifname: string, containerId: string): string =>
   `${shortHash(network)}-${shortHash(`${ifname}:${containerId}`)}`;
 
-/** `<H(net)>-<H(if:cid)>, net: <net>, if: <ifname>, id: <cid>` without double quotes, cut to 128. */
+/**
+ * `<H(net)>-<H(if:cid)>, net: <net>, if: <ifname>, id: <cid>` without double quotes, cut to 128.
+ * Backslashes go too: nftString() drops them when the rule is written, and GC compares this
+ * text with the stored comment (an interface name may contain one).
+ */
 export function nftMasqComment(network: string, ifname: string, containerId: string): string {
-  const strip = (s: string): string => s.replace(/"/g, '');
+  const strip = (s: string): string => s.replace(/["\\]/g, '');
   const c = `${nftInstanceHash(network, ifname, containerId)}, net: ${strip(network)}, if: ${strip(ifname)}, id: ${strip(containerId)}`;
   return c.length > NFT_COMMENT_MAX ? truncateComment(c) : c;
 }

@@ -4,9 +4,14 @@
 
 const PLAIN = /^[A-Za-z0-9_.:/,!=+@%[\]^~-]+$/;
 
-/** One argument as iptables-restore reads it back unchanged. */
+/**
+ * One argument as iptables-restore reads it back unchanged. iptables-restore reads a batch line
+ * by line, so no quoting keeps a line break (or a NUL, which ends the line in C) inside an
+ * argument: such a value would start a line of its own, so it is refused.
+ */
 export function quoteArg(a: string): string {
   if (PLAIN.test(a)) return a;
+  if (/[\r\n\0]/.test(a)) throw new RangeError(`iptables argument ${JSON.stringify(a)} contains a line break or NUL`);
   return '"' + a.replace(/[\\"']/g, (c) => '\\' + c) + '"';
 }
 
