@@ -91,6 +91,9 @@ function checkRoutes(cs: NetlinkSocket, wanted: readonly Route[]): void {
 
 export async function cmdCheck(a: CmdArgs): Promise<void> {
   const c = loadBridgeConf(a.conf, a.args);
+  // A malformed prevResult is an input error: report it (code 6) before any lookup, as the
+  // reference does by parsing it with the config, not as a missing address or interface.
+  const parsedPrev = parsePrevResult(a.conf);
   hostNetns();
   let ns: NetNS;
   try {
@@ -103,7 +106,7 @@ export async function cmdCheck(a: CmdArgs): Promise<void> {
   try {
     if (c.ipamType !== '') await delegateCheck(c.ipamType, a.stdin, a);
     if (a.conf.prevResult === undefined || a.conf.prevResult === null) throw internalError('Required prevResult missing');
-    const prev: Result = parsePrevResult(a.conf)!;
+    const prev: Result = parsedPrev!;
     const interfaces = prev.interfaces ?? [];
 
     const brMap = interfaces.find((i) => i.name === c.bridge) ?? { name: '' };

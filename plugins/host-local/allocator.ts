@@ -109,6 +109,14 @@ export function allocateAll(
   ifname: string,
   requested: readonly IP[],
 ): Allocation[] {
+  // Requests that no set will take fail the call before anything is reserved: a reservation
+  // released again would still have moved the sets' round-robin hints (last_reserved_ip.N).
+  const unplaced = [...requested];
+  for (const set of sets) {
+    const k = unplaced.findIndex((ip) => rangeSetContains(set, ip));
+    if (k !== -1) unplaced.splice(k, 1);
+  }
+  if (unplaced.length > 0) throw new AllocationError(`failed to allocate all requested IPs: ${unplaced.map(formatIP).join(' ')}`);
   const pending = [...requested];
   const done: Allocation[] = [];
   const undo = (): void => {

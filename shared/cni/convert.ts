@@ -3,7 +3,7 @@
 import { CniError, ErrorCode } from './errors';
 import type { AnyResult, DNS, Interface, IPConfig, LegacyIPConfig, LegacyResult, NetConf, Result, Route } from './types';
 import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS } from './version';
-import { parseCIDR } from '../ip';
+import { parseCIDR, parseIP } from '../ip';
 
 type Family = 'legacy' | 'v04' | 'v1';
 
@@ -193,9 +193,30 @@ export function parsePrevResult(conf: NetConf): Result | undefined {
       `could not parse prevResult: result type supports [${supported.join(' ')}] but unmarshalled CNIVersion is "${prev.cniVersion}"`,
     );
   }
+  let result: Result;
   try {
-    return toCurrentResult(prev);
+    result = toCurrentResult(prev);
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `could not parse prevResult: ${(e as Error).message}`);
   }
+  checkAddresses(result);
+  return result;
+}
+
+/**
+ * The reference decodes addresses as it parses (types.IPNet, net.IP): a prevResult naming
+ * something that is not an address fails, rather than being skipped by the plugin using it.
+ */
+function checkAddresses(r: Result): void {
+  const fail = (field: string, v: unknown, what: string): never => {
+    throw new CniError(ErrorCode.DecodingFailure, `could not parse prevResult: ${field}: ${JSON.stringify(v)} is not ${what}`);
+  };
+  (r.ips ?? []).forEach((ip, i) => {
+    if (!parseCIDR(ip.address)) fail(`ips[${i}].address`, ip.address, 'an address/prefix (CIDR)');
+    if (ip.gateway !== undefined && (typeof ip.gateway !== 'string' || !parseIP(ip.gateway))) fail(`ips[${i}].gateway`, ip.gateway, 'an IP address');
+  });
+  (r.routes ?? []).forEach((rt, i) => {
+    if (typeof rt?.dst !== 'string' || !parseCIDR(rt.dst)) fail(`routes[${i}].dst`, rt?.dst, 'an address/prefix (CIDR)');
+    if (rt.gw !== undefined && rt.gw !== null && rt.gw !== '' && (typeof rt.gw !== 'string' || !parseIP(rt.gw))) fail(`routes[${i}].gw`, rt.gw, 'an IP address');
+  });
 }

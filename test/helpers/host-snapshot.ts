@@ -5,20 +5,31 @@
 // failing assertion shows exactly what changed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
 import { shStatus } from './sh';
 
-function lines(ns: string, cmd: string, args: string[]): string[] {
-  const r = shStatus('ip', ['netns', 'exec', ns, cmd, ...args]);
+type Status = { code: number; out: string; err: string };
+
+function toLines(cmd: string, args: string[], r: Status): string[] {
   if (r.code !== 0) return [`<${cmd} ${args.join(' ')} failed: ${r.err.trim()}>`];
   return r.out.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 }
 
-function links(ns: string): string[] {
-  const r = shStatus('ip', ['-n', ns, '-j', '-d', 'link', 'show']);
+function lines(ns: string, cmd: string, args: string[]): string[] {
+  return toLines(cmd, args, shStatus('ip', ['netns', 'exec', ns, cmd, ...args]));
+}
+
+const LINK_ARGS = (ns: string): string[] => ['-n', ns, '-j', '-d', 'link', 'show'];
+
+function toLinks(r: Status): string[] {
   if (r.code !== 0) return [`<ip link failed: ${r.err.trim()}>`];
   return (JSON.parse(r.out || '[]') as any[])
     .map((l) => `${l.ifname} kind=${l.linkinfo?.info_kind ?? '-'} master=${l.master ?? '-'} mtu=${l.mtu} flags=${[...(l.flags ?? [])].sort().join(',')}`)
     .sort();
+}
+
+function links(ns: string): string[] {
+  return toLinks(shStatus('ip', LINK_ARGS(ns)));
 }
 
 function files(dir: string): string[] {
@@ -50,19 +61,49 @@ function files(dir: string): string[] {
   return out.sort();
 }
 
-/** A text snapshot of `ns` and of the files under `stateDirs` (missing dirs read as empty). */
-export function hostSnapshot(ns: string, stateDirs: string[] = []): string {
+/** The commands run inside the namespace, and how each one's lines become its section. */
+const PROBES: Array<{ name: string; cmd: string; args: string[]; shape: (ls: string[]) => string[] }> = [
+  { name: 'addresses', cmd: 'ip', args: ['-o', 'addr', 'show'], shape: (ls) => ls.map((l) => l.replace(/\s+valid_lft.*$/, '')).sort() },
+  { name: 'routes4', cmd: 'ip', args: ['-4', 'route', 'show', 'table', 'all'], shape: (ls) => ls.sort() },
+  { name: 'routes6', cmd: 'ip', args: ['-6', 'route', 'show', 'table', 'all'], shape: (ls) => ls.sort() },
+  { name: 'neighbours', cmd: 'ip', args: ['neigh', 'show', 'nud', 'permanent'], shape: (ls) => ls.sort() },
+  { name: 'fdb', cmd: 'bridge', args: ['fdb', 'show'], shape: (ls) => ls.filter((l) => !/ self permanent$/.test(l)).sort() },
+  { name: 'iptables', cmd: 'iptables-save', args: [], shape: (ls) => ls.filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, '')) },
+  { name: 'ip6tables', cmd: 'ip6tables-save', args: [], shape: (ls) => ls.filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, '')) },
+  { name: 'nft', cmd: 'nft', args: ['list', 'ruleset'], shape: (ls) => ls.filter((l) => !/^\s*$/.test(l)) },
+];
+
+function render(linkLines: string[], probeLines: string[][], stateDirs: string[]): string {
   const sections: Array<[string, string[]]> = [
-    ['links', links(ns)],
-    ['addresses', lines(ns, 'ip', ['-o', 'addr', 'show']).map((l) => l.replace(/\s+valid_lft.*$/, '')).sort()],
-    ['routes4', lines(ns, 'ip', ['-4', 'route', 'show', 'table', 'all']).sort()],
-    ['routes6', lines(ns, 'ip', ['-6', 'route', 'show', 'table', 'all']).sort()],
-    ['neighbours', lines(ns, 'ip', ['neigh', 'show', 'nud', 'permanent']).sort()],
-    ['fdb', lines(ns, 'bridge', ['fdb', 'show']).filter((l) => !/ self permanent$/.test(l)).sort()],
-    ['iptables', lines(ns, 'iptables-save', []).filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, ''))],
-    ['ip6tables', lines(ns, 'ip6tables-save', []).filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, ''))],
-    ['nft', lines(ns, 'nft', ['list', 'ruleset']).filter((l) => !/^\s*$/.test(l))],
+    ['links', linkLines],
+    ...PROBES.map((p, i): [string, string[]] => [p.name, p.shape(probeLines[i]!)]),
     ...stateDirs.map((d): [string, string[]] => [`files ${d}`, files(d)]),
   ];
   return sections.map(([name, ls]) => `## ${name}\n${ls.join('\n')}`).join('\n');
+}
+
+/** A text snapshot of `ns` and of the files under `stateDirs` (missing dirs read as empty). */
+export function hostSnapshot(ns: string, stateDirs: string[] = []): string {
+  return render(links(ns), PROBES.map((p) => lines(ns, p.cmd, p.args)), stateDirs);
+}
+
+function statusAsync(cmd: string, args: string[]): Promise<Status> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, out, errOut) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, out: String(out ?? ''), err: String(errOut ?? '') });
+    });
+  });
+}
+
+/**
+ * The same snapshot as hostSnapshot(), byte for byte, with the commands run concurrently: for
+ * tests that take one after every call of a long list (each command costs a process spawn).
+ */
+export async function hostSnapshotAsync(ns: string, stateDirs: string[] = []): Promise<string> {
+  const [linkStatus, ...probeStatus] = await Promise.all([
+    statusAsync('ip', LINK_ARGS(ns)),
+    ...PROBES.map((p) => statusAsync('ip', ['netns', 'exec', ns, p.cmd, ...p.args])),
+  ]);
+  return render(toLinks(linkStatus!), PROBES.map((p, i) => toLines(p.cmd, p.args, probeStatus[i]!)), stateDirs);
 }

@@ -134,7 +134,8 @@ test('a requested IP no range set takes → error and nothing stays reserved', a
   const c = ctx(t);
   const conf = v4Conf(c, { runtimeConfig: { ips: ['10.1.2.10', '10.1.2.11'] } });
   await assert.rejects(hl.add(call('ADD', conf)), cniErr(999, 'failed to allocate all requested IPs: 10.1.2.11'));
-  assert.deepEqual(files(c), ['last_reserved_ip.0', 'lock']);
+  // Refused before any reservation: not even the round-robin hint moved.
+  assert.deepEqual(files(c), ['lock']);
 });
 
 test('0.2.0 config with two IPv4 range sets is refused', async (t) => {
