@@ -7,7 +7,7 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { AnyResult } from '../../shared/cni/types';
 import { DEFAULT_DATA_DIR, type FlannelConf, parseFlannelConf } from './config';
 import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDelegateConf } from './delegate';
-import { listScratch, loadDelegateConf, removeDelegateConf, saveDelegateConf, type ScratchListing } from './scratch';
+import { listScratch, loadDelegateConf, removeDelegateConf, removeScratchTemps, saveDelegateConf, scratchPath, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
 import { promises as fsp } from 'node:fs';
 
@@ -22,6 +22,8 @@ export interface FlannelDeps {
   warn(msg: string): void;
   /** Wall clock in ms (GC age checks). */
   now(): number;
+  /** Finds the delegate's executable in CNI_PATH (throws when absent); ADD checks it before saving anything. */
+  findPlugin?(type: string, dirs: readonly string[]): string;
 }
 
 export const defaultFlannelDeps: FlannelDeps = {
@@ -32,7 +34,20 @@ export const defaultFlannelDeps: FlannelDeps = {
   delegateStatus: realDelegate.delegateStatus,
   warn: (msg) => log.warn(msg),
   now: () => Date.now(),
+  findPlugin: realDelegate.findInPath,
 };
+
+/**
+ * Codes with which a plugin refuses a request before acting on it (the spec's version,
+ * environment, decoding and config errors): a delegate ADD failing so configured nothing.
+ */
+const REFUSAL_CODES: ReadonlySet<number> = new Set([
+  ErrorCode.IncompatibleVersion,
+  ErrorCode.UnsupportedField,
+  ErrorCode.InvalidEnvironment,
+  ErrorCode.DecodingFailure,
+  ErrorCode.InvalidNetworkConfig,
+]);
 
 /**
  * GC leaves scratch files younger than this alone: a concurrent ADD writes its file before the
@@ -76,7 +91,9 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
    * state: host-local DEL releases by containerID+ifname under its dataDir/<network name>, bridge
    * DEL removes the interface by netns+ifname, and neither depends on the lease. Without a usable
    * subnet.env a minimal delegate (type, name, cniVersion, the user's delegate and ipam keys) is
-   * still enough to release the address.
+   * still enough to release the address; whether ADD set up ipMasq rules then depended on a
+   * FLANNEL_IPMASQ nobody knows any more, so a bridge delegate without the user's own ipMasq is
+   * told true: tearing down rules that do not exist is a no-op, guessing false leaks them.
    */
   async function rebuildForDel(conf: FlannelConf): Promise<JsonObject> {
     const { env } = await tryLoadSubnetEnv(conf.subnetFile).catch(() => ({ env: undefined }));
@@ -87,7 +104,9 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
         /* a config that no longer builds: the minimal one still releases */
       }
     }
-    return buildMinimalDelegateConf(conf);
+    const d = buildMinimalDelegateConf(conf);
+    if (d.type === 'bridge' && !('ipMasq' in d)) d.ipMasq = true;
+    return d;
   }
 
   return {
@@ -100,16 +119,28 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
       const d = buildDelegateConf(conf, env);
       const json = renderDelegateConf(d);
       log.debug(`flannel: delegate config for ${a.containerId}: ${json}`);
+      // A delegate that is not there fails the ADD before anything is saved.
+      if (deps.findPlugin) {
+        try {
+          deps.findPlugin(typeOf(d), a.path);
+        } catch (e) {
+          throw wrapError('failed to delegate add', e);
+        }
+      }
       // Saved before delegating: if ADD dies half-way, the runtime's DEL still finds what to undo.
       try {
         await saveDelegateConf(conf.dataDir, a.containerId, json);
       } catch (e) {
-        throw wrapError('failed to save delegate config', e);
+        throw wrapError(`failed to save delegate config: ${scratchPath(conf.dataDir, a.containerId)}`, e);
       }
       try {
         return await deps.delegateAdd(typeOf(d), Buffer.from(json), a);
       } catch (e) {
-        throw wrapError('failed to delegate add', e);
+        const err = toCniError(e);
+        // The delegate refused the request (its config or environment): it configured nothing,
+        // so there is nothing for a DEL to undo and the saved config would only linger.
+        if (REFUSAL_CODES.has(err.code)) await removeDelegateConf(conf.dataDir, a.containerId).catch(() => undefined);
+        throw wrapError('failed to delegate add', err);
       }
     },
 
@@ -126,7 +157,11 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
         throw e;
       }
       const saved = await loadDelegateConf(conf.dataDir, a.containerId);
-      if (saved.kind === 'missing') return; // never added, or already deleted
+      if (saved.kind === 'missing') {
+        // Never added, or already deleted; or an ADD killed while saving left only a temp file.
+        await removeScratchTemps(conf.dataDir, a.containerId);
+        return;
+      }
       let type: string;
       let bytes: Buffer;
       if (saved.kind === 'ok') {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ID_RE } from '../../shared/cni/env';
 import { CniError, ErrorCode } from '../../shared/cni/errors';
 import { fsyncDir, writeFileAtomic } from '../../shared/state/atomic-file';
+import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { JsonObject } from './delegate';
 
 /**
@@ -52,7 +53,7 @@ export function decodeSaved(file: string, bytes: Buffer): SavedConf {
 export async function saveDelegateConf(dataDir: string, containerId: string, json: string): Promise<string> {
   const file = scratchPath(dataDir, containerId);
   // 0700: the configs name networks and may carry runtimeConfig (port mappings).
-  await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  mkdirAll(dataDir, 0o700);
   writeFileAtomic(file, json, { mode: 0o600 });
   return file;
 }
@@ -69,9 +70,22 @@ export async function loadDelegateConf(dataDir: string, containerId: string): Pr
   return decodeSaved(file, bytes);
 }
 
-/** Removes the saved config (absent is fine) and persists the removal. */
+/**
+ * Removes temp files of this container's interrupted saves (an ADD killed between writing the
+ * temp file and renaming it leaves one, and never delegated). Best effort: they are garbage, and
+ * GC removes any that remain.
+ */
+export async function removeScratchTemps(dataDir: string, containerId: string): Promise<void> {
+  const names = await fsp.readdir(dataDir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (TEMP_RE.exec(name)?.[1] === containerId) await fsp.rm(path.join(dataDir, name), { force: true }).catch(() => undefined);
+  }
+}
+
+/** Removes the saved config (absent is fine) and its interrupted saves, and persists the removal. */
 export async function removeDelegateConf(dataDir: string, containerId: string): Promise<void> {
   const file = scratchPath(dataDir, containerId);
+  await removeScratchTemps(dataDir, containerId);
   try {
     await fsp.unlink(file);
   } catch (e) {

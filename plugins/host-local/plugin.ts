@@ -7,6 +7,7 @@ import { CniError, ErrorCode, internalError, toCniError } from '../../shared/cni
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { Attachment, DNS, IPConfig, Result } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
+import { mkdirAll } from '../../shared/state/mkdir-all';
 import { CURRENT_VERSION } from '../../shared/cni/version';
 import { type IP, formatIP, parseCIDR } from '../../shared/ip';
 import { allocateAll } from './allocator';
@@ -124,7 +125,7 @@ async function status(a: CmdArgs): Promise<void> {
   const notReady = (why: string): CniError =>
     new CniError(ErrorCode.PluginNotAvailable, `host-local: state directory ${sc.networkDir} is not usable: ${why}`);
   try {
-    fs.mkdirSync(sc.networkDir, { recursive: true, mode: 0o755 });
+    mkdirAll(sc.networkDir, 0o755);
     // Opening (creating) the lock file proves new files can be made; access() catches EROFS/EACCES.
     await withStore(sc.networkDir, (s) => fs.accessSync(s.dir, fs.constants.W_OK));
   } catch (e) {

@@ -11,11 +11,14 @@ import type { Attachment } from '../../shared/cni/types';
 import { type IP, formatIP, parseIP } from '../../shared/ip';
 import { createFileExclusive, readFileIfExists, writeFileAtomic } from '../../shared/state/atomic-file';
 import { type FileLock, type LockOptions, acquireLock } from '../../shared/state/lock';
+import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { ReservationStore } from './allocator';
 
 export const LOCK_FILE = 'lock';
 export const LAST_IP_PREFIX = 'last_reserved_ip.';
 const LINE_BREAK = '\r\n';
+/** Temp files of shared/state/atomic-file (`<name>.tmp-<pid>-<hex>`); only lock holders write them. */
+const ATOMIC_TEMP_RE = /\.tmp-\d+-[0-9a-f]+$/;
 
 /** One reservation file, parsed. `ifname` is undefined for legacy id-only files. */
 export interface Reservation {
@@ -44,7 +47,7 @@ export class DiskStore implements ReservationStore {
 
   /** Creates `dir` (0755) if needed and takes its lock. Call close() when done. */
   static async open(dir: string, lockOpts?: LockOptions): Promise<DiskStore> {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    mkdirAll(dir, 0o755);
     const lock = await acquireLock(path.join(dir, LOCK_FILE), lockOpts);
     return new DiskStore(dir, lock);
   }
@@ -57,9 +60,26 @@ export class DiskStore implements ReservationStore {
     return path.join(this.dir, formatIP(ip));
   }
 
+  /**
+   * A zero-byte reservation file is an orphan: every writer (ours and the reference's) creates
+   * and writes it under the lock we hold, so it is one whose writer died in between (SIGKILL,
+   * power loss before writeback). It names no container, so no DEL would ever release it.
+   */
+  private isOrphan(file: string): boolean {
+    try {
+      return fs.statSync(file).size === 0;
+    } catch {
+      return false;
+    }
+  }
+
   reserve(id: string, ifname: string, ip: IP, rangeSetIndex: number): boolean {
     const file = this.ipPath(ip);
-    if (!createFileExclusive(file, reservationContent(id, ifname), 0o600)) return false;
+    const content = reservationContent(id, ifname);
+    if (!createFileExclusive(file, content, 0o600)) {
+      if (!this.isOrphan(file)) return false;
+      writeFileAtomic(file, content, { mode: 0o600, fsync: false }); // take the orphan over
+    }
     try {
       // Only a round-robin hint: a crash losing it costs one out-of-order allocation, so no fsync.
       writeFileAtomic(path.join(this.dir, `${LAST_IP_PREFIX}${rangeSetIndex}`), formatIP(ip), { mode: 0o600, fsync: false });
@@ -104,8 +124,11 @@ export class DiskStore implements ReservationStore {
 
   /** Reservations of (id, ifname); when there are none, legacy id-only ones of `id`. */
   findByID(id: string, ifname: string): Reservation[] {
+    return DiskStore.pick(this.list(), id, ifname);
+  }
+
+  private static pick(all: Reservation[], id: string, ifname: string): Reservation[] {
     const cid = id.trim();
-    const all = this.list();
     const exact = all.filter((r) => r.containerID === cid && r.ifname === ifname);
     return exact.length > 0 ? exact : all.filter((r) => r.containerID === cid && r.ifname === undefined);
   }
@@ -118,10 +141,19 @@ export class DiskStore implements ReservationStore {
       .map((r) => r.ip);
   }
 
-  /** Releases the reservations of (id, ifname), or, when there are none, legacy ones of `id`. */
+  /** Releases the reservations of (id, ifname), or, when there are none, legacy ones of `id`; and orphans. */
   releaseByID(id: string, ifname: string): Reservation[] {
-    const found = this.findByID(id, ifname);
+    const all = this.list();
+    const found = DiskStore.pick(all, id, ifname);
     for (const r of found) fs.rmSync(path.join(this.dir, r.file), { force: true });
+    // The DEL after a killed ADD is the only call that could know of its orphan: any DEL frees
+    // them, and the temp files of atomic writes (last_reserved_ip.N) a killed holder left.
+    for (const r of all) {
+      if (r.containerID === '' && this.isOrphan(path.join(this.dir, r.file))) fs.rmSync(path.join(this.dir, r.file), { force: true });
+    }
+    for (const name of fs.readdirSync(this.dir)) {
+      if (ATOMIC_TEMP_RE.test(name)) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
     return found;
   }
 

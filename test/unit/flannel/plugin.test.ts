@@ -193,6 +193,7 @@ test('DEL with a torn saved file and no subnet.env: minimal delegate releases th
     hairpinMode: true,
     isDefaultGateway: true,
     ipam: { type: 'host-local', dataDir: '/tmp/ipam-state' },
+    ipMasq: true,
   });
   assert.equal(existsSync(path.join(s.dataDir, 'ctr1')), false);
 });
