@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { backdate, type FlannelNode, ipOf, makeFlannelNode, natRules, NOTHING, podResources } from '../helpers/flannel-node';
 import { hostSnapshot } from '../helpers/host-snapshot';
 import { CniPluginError, type Runtime, type RuntimeConf } from '../helpers/libcni';
-import { cleanupAllNetns, ipIn, makeNetns, type TestNetns } from '../helpers/netns';
+import { cleanupAllNetns, ipIn, ipJson, makeNetns, type TestNetns } from '../helpers/netns';
+import { sleepSync } from '../../shared/sleep';
 import { builds, tempDir } from '../helpers/plugins';
 import { inNs, ping, tcpFetch, tcpServer, waitReady } from '../helpers/sh';
 
@@ -159,6 +160,10 @@ for (const build of builds()) {
         backdate(path.join(node.flannelDir, pods[p].rc.containerId), LONG_AGO_MS);
       }
       fs.rmSync(rt.cacheFile(pods.c.rc));
+      // The kernel dismantles a deleted netns (and so the host ends of its veths) asynchronously.
+      const veths = (): number => ipJson(node.ns.name, ['-d', 'link', 'show']).filter((l: any) => l.linkinfo?.info_kind === 'veth').length;
+      for (const until = Date.now() + 10_000; veths() > 1 && Date.now() < until; ) sleepSync(20);
+      assert.equal(veths(), 1, "only A's veth is left on the node");
       assert.equal(res('b').cacheFile, true);
       assert.equal(res('c').cacheFile, false);
     });

@@ -61,11 +61,18 @@ function files(dir: string): string[] {
   return out.sort();
 }
 
+/**
+ * IPv6 link-local addresses (and their fe80::/64 and local routes) are made by the kernel on its
+ * own schedule after a link comes up (and after DAD): the plugins never configure them, and
+ * including them would make two snapshots differ by timing alone.
+ */
+const notKernelLinkLocal = (l: string): boolean => !/\bfe80:/.test(l);
+
 /** The commands run inside the namespace, and how each one's lines become its section. */
 const PROBES: Array<{ name: string; cmd: string; args: string[]; shape: (ls: string[]) => string[] }> = [
-  { name: 'addresses', cmd: 'ip', args: ['-o', 'addr', 'show'], shape: (ls) => ls.map((l) => l.replace(/\s+valid_lft.*$/, '')).sort() },
+  { name: 'addresses', cmd: 'ip', args: ['-o', 'addr', 'show'], shape: (ls) => ls.filter(notKernelLinkLocal).map((l) => l.replace(/\s+valid_lft.*$/, '')).sort() },
   { name: 'routes4', cmd: 'ip', args: ['-4', 'route', 'show', 'table', 'all'], shape: (ls) => ls.sort() },
-  { name: 'routes6', cmd: 'ip', args: ['-6', 'route', 'show', 'table', 'all'], shape: (ls) => ls.sort() },
+  { name: 'routes6', cmd: 'ip', args: ['-6', 'route', 'show', 'table', 'all'], shape: (ls) => ls.filter(notKernelLinkLocal).sort() },
   { name: 'neighbours', cmd: 'ip', args: ['neigh', 'show', 'nud', 'permanent'], shape: (ls) => ls.sort() },
   { name: 'fdb', cmd: 'bridge', args: ['fdb', 'show'], shape: (ls) => ls.filter((l) => !/ self permanent$/.test(l)).sort() },
   { name: 'iptables', cmd: 'iptables-save', args: [], shape: (ls) => ls.filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]$/, '')) },

@@ -14,6 +14,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { lineDiff } from './host-state';
+export { lineDiff };
 
 export interface PodmanResult {
   code: number;
@@ -512,15 +514,3 @@ export function restoreForwarding(before: HostNet): string[] {
   return changed;
 }
 
-/** Lines only in `a` and only in `b` (multiset difference), for readable assertion messages. */
-export function lineDiff(a: string[], b: string[]): { removed: string[]; added: string[] } {
-  const count = new Map<string, number>();
-  for (const l of a) count.set(l, (count.get(l) ?? 0) + 1);
-  const added: string[] = [];
-  for (const l of b) {
-    const n = count.get(l) ?? 0;
-    if (n > 0) count.set(l, n - 1);
-    else added.push(l);
-  }
-  return { removed: [...count.entries()].flatMap(([l, n]) => Array<string>(n).fill(l)), added };
-}
