@@ -13,6 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mountsUnder } from './mountinfo';
+export { mountsUnder };
 
 export interface CtrResult {
   code: number;
@@ -84,18 +86,6 @@ export function containerdProcesses(): number[] {
   return out;
 }
 
-/** Mount points (as this process sees them) at or under `dir`, deepest first. */
-export function mountsUnder(dir: string): string[] {
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m)
-    .map(unescape)
-    .filter((m) => m === dir || m.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-}
 
 /** Cgroup dirs named `name` directly under each hierarchy's root (v1 controllers and v2). */
 function cgroupDirs(name: string): string[] {

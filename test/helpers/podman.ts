@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lineDiff } from './host-state';
+import { mountsUnder } from './mountinfo';
 export { lineDiff };
 
 export interface PodmanResult {
@@ -72,23 +73,6 @@ function removeCgroupTree(dir: string): void {
   fs.rmdirSync(dir);
 }
 
-/** Mount points under `dir` in /proc/<pid>/mountinfo, deepest first. */
-function mountsUnder(pid: number | 'self', dir: string): string[] {
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  let text = '';
-  try {
-    text = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m)
-    .map(unescape)
-    .filter((m) => m === dir || m.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-}
 
 export class PodmanSandbox {
   /** podman's network_config_dir: one conflist per network. */
@@ -294,7 +278,7 @@ export class PodmanSandbox {
         }
         await sleep(100);
       }
-      for (const m of mountsUnder(this.holderPid, this.dir)) {
+      for (const m of mountsUnder(this.dir, this.holderPid)) {
         const r = this.inNs(['umount', m]);
         if (r.status !== 0) {
           const l = this.inNs(['umount', '-l', m]);
@@ -309,7 +293,7 @@ export class PodmanSandbox {
       for (let i = 0; i < 50 && alive(this.holderPid); i++) await sleep(20);
       if (alive(this.holderPid)) problems.push(`namespace holder ${this.holderPid} did not exit`);
     }
-    for (const m of mountsUnder('self', this.dir)) problems.push(`mounted on the host: ${m}`);
+    for (const m of mountsUnder(this.dir)) problems.push(`mounted on the host: ${m}`);
     for (const d of cgroupDirs(this.cgroupParent)) {
       if (this.cgroupsBefore.has(d)) continue;
       let err: unknown;
