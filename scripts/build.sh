@@ -28,7 +28,7 @@ header="#!/usr/bin/env node
 step "node bundles (ncc)"
 rm -rf "$DIST"
 for p in "${PLUGINS[@]}"; do
-  "$NCC" build "$OUT/plugins/$p/main.js" -o "$DIST/node/$p" -m -q
+  "$NCC" build "$OUT/plugins/$p/main.js" -o "$DIST/node/$p" -m -q -e bun:ffi
   # The header marks the bundle as ours (shared/cni/build-marker.ts) for in-process delegation.
   { printf '%s\n' "$header"; cat "$DIST/node/$p/index.js"; } > "$DIST/node/$p/$p.js"
   rm "$DIST/node/$p/index.js"

@@ -1,5 +1,8 @@
 // The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
 
+import { log } from '../cni/log';
+import { loadEmbeddedAddonFromMemfd } from './memfd-load';
+
 export const CLONE_NEWNET = 0x40000000;
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
@@ -35,9 +38,29 @@ let addon: NativeAddon | undefined;
 
 /** Loads the addon once. The static relative path lets ncc and `bun build --compile` embed it. */
 export function native(): NativeAddon {
-  if (!addon) {
-    // Path is relative to out/shared/native/ (the compiled location every build starts from).
-    addon = require('../../../build/Release/cni_native.node') as NativeAddon;
-  }
+  if (!addon) addon = loadAddon();
   return addon;
+}
+
+function loadAddon(): NativeAddon {
+  try {
+    // Path is relative to out/shared/native/ (the compiled location every build starts from).
+    return require('../../../build/Release/cni_native.node') as NativeAddon;
+  } catch (err) {
+    // The standalone build unpacks the addon into $TMPDIR first; a noexec TMPDIR makes that
+    // dlopen fail. Load the same bytes from a memfd instead (memfd-load.ts).
+    let fallback: NativeAddon | undefined;
+    try {
+      fallback = loadEmbeddedAddonFromMemfd<NativeAddon>();
+    } catch (memfdErr) {
+      const why = memfdErr instanceof Error ? memfdErr.message : String(memfdErr);
+      const first = err instanceof Error ? err.message : String(err);
+      throw Object.assign(new Error(`${first}; loading it from a memfd failed too: ${why}`), {
+        code: (err as { code?: string }).code,
+      });
+    }
+    if (!fallback) throw err;
+    log.debug(`native addon: loaded from a memfd (${err instanceof Error ? err.message : String(err)})`);
+    return fallback;
+  }
 }
