@@ -39,10 +39,12 @@ function ensure(s: NetlinkSocket, c: BridgeConf): Link {
     }
   }
   br = bridgeByName(s, c.bridge);
+  let changed = false;
   // An existing bridge without filtering would ignore the port VLANs configured below.
   if (vlanFiltering && !br.bridge?.vlanFiltering) {
     try {
       setBridgeVlanFiltering(s, br.index, true);
+      changed = true;
     } catch (e) {
       throw internalError(`could not enable vlan_filtering on ${JSON.stringify(c.bridge)}: ${errText(e)}${vlanHint(e, true)}`);
     }
@@ -50,6 +52,7 @@ function ensure(s: NetlinkSocket, c: BridgeConf): Link {
   if (c.promiscMode && !br.promisc) {
     try {
       setPromisc(s, br.index, true);
+      changed = true;
     } catch (e) {
       throw internalError(`could not set promiscuous mode on ${JSON.stringify(c.bridge)}: ${errText(e)}`);
     }
@@ -60,8 +63,12 @@ function ensure(s: NetlinkSocket, c: BridgeConf): Link {
   } catch {
     /* IPv6 disabled on this host: nothing to turn off */
   }
-  if (!br.up) setLinkUp(s, br.index);
-  return bridgeByName(s, c.bridge);
+  if (!br.up) {
+    setLinkUp(s, br.index);
+    changed = true;
+  }
+  // Fetched again only when changed: each RTM_GETLINK of a bridge costs a dump and a decode.
+  return changed ? bridgeByName(s, c.bridge) : br;
 }
 
 /** Errors are `failed to create bridge "<name>": <cause>`, as in the reference. */

@@ -9,7 +9,7 @@ import { DEFAULT_DATA_DIR, type FlannelConf, parseFlannelConf } from './config';
 import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDelegateConf } from './delegate';
 import { listScratch, loadDelegateConf, removeDelegateConf, removeScratchTemps, saveDelegateConf, scratchPath, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
-import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
 
 /** What the handlers call outside themselves; tests substitute the delegate calls. */
 export interface FlannelDeps {
@@ -258,7 +258,12 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
         }
       }
       for (const t of listing.temps) {
-        if (now - t.mtimeMs >= SCRATCH_GC_GRACE_MS) await fsp.rm(t.file, { force: true }).catch(() => undefined);
+        if (now - t.mtimeMs < SCRATCH_GC_GRACE_MS) continue;
+        try {
+          fs.rmSync(t.file, { force: true });
+        } catch {
+          /* best effort: the next GC tries again */
+        }
       }
 
       if (errors.length === 1) throw errors[0];

@@ -1,6 +1,7 @@
 // flanneld's /run/flannel/subnet.env: what this node's flannel lease is.
 // flanneld writes it (atomically) once it holds a lease; until then the file does not exist.
-import { promises as fsp } from 'node:fs';
+// Sync fs: Bun's first async fs call starts a thread pool (about 0.9 ms of a plugin call).
+import * as fs from 'node:fs';
 import { CniError, ErrorCode } from '../../shared/cni/errors';
 import { type CIDR, type Family, formatCIDR, networkOf, parseCIDR } from '../../shared/ip';
 
@@ -168,7 +169,7 @@ const ERRNO_TEXT: Record<string, string> = {
 export async function loadSubnetEnv(file: string): Promise<SubnetEnv> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const what = ERRNO_TEXT[code] ?? (e instanceof Error ? e.message : String(e));

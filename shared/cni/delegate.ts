@@ -2,7 +2,7 @@
 // gets the same environment with CNI_COMMAND overridden and the complete config bytes.
 // When the file found in CNI_PATH is our own build, its handler runs in this process through
 // the same dispatcher, so validation, version handling and errors are identical to an exec.
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUNDLE_HEADER } from './build-marker';
@@ -69,7 +69,7 @@ function execPlugin(file: string, env: Env, input: Buffer): { status: number; st
   // "text file busy" happens when a runtime execs a plugin that is still being written;
   // libcni retries, so do we.
   for (let attempt = 0; ; attempt++) {
-    const r = spawnSync(file, [], { env: env as NodeJS.ProcessEnv, input, maxBuffer: 64 * 1024 * 1024 });
+    const r = childProcess().spawnSync(file, [], { env: env as NodeJS.ProcessEnv, input, maxBuffer: 64 * 1024 * 1024 });
     const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ETXTBSY' && attempt < 10) {
       sleepSync(200);

@@ -1,7 +1,7 @@
 // Chain names and rule comments shared with the reference plugins (pkg/utils). These strings
 // are a contract: rules made by the Go plugins must be found by ours and vice versa, so the
 // hashing, truncation and quoting reproduce the reference byte for byte.
-import { createHash } from 'node:crypto';
+import { sha512Hex } from '../crypto-lite';
 
 /** iptables (xtables) chain names are at most 28 characters; the reference always fills them. */
 export const MAX_CHAIN_LENGTH = 28;
@@ -17,7 +17,7 @@ export function formatHashWithPrefix(len: number, prefix: string, s: string): st
   if (!Number.isInteger(len) || len <= 0 || prefix.length >= len || len > MAX_HASH_LEN) {
     throw new RangeError('invalid length');
   }
-  const hex = createHash('sha512').update(s, 'utf8').digest('hex');
+  const hex = sha512Hex(s);
   return (prefix + hex).slice(0, len);
 }
 

@@ -2,7 +2,7 @@
 // errors that carry the tool's own stderr. Binaries are found on PATH (plus the sbin
 // directories a runtime's PATH sometimes lacks) and can be overridden per tool with
 // CNI_TS_<TOOL> (e.g. CNI_TS_IPTABLES_RESTORE=/usr/sbin/iptables-legacy-restore).
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { timed } from '../cni/timing';
@@ -88,7 +88,7 @@ export function runTool(t: Tool, args: readonly string[], input?: string): ToolO
     throw new NetfilterError(`${t} not found (PATH=${process.env.PATH ?? ''}; set ${envName(t)} to override)`, t, null, '');
   }
   const r = timed(`netfilter:${t}`, () =>
-    spawnSync(bin, args as string[], {
+    childProcess().spawnSync(bin, args as string[], {
       input: input ?? '',
       encoding: 'utf8',
       maxBuffer: 256 * 1024 * 1024,
