@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     log('where the time goes');
     const breakdown = await timingBreakdown(nodes.ours);
     report.breakdown = breakdown;
-    md.push('## Where the time of one of our pod ADDs goes (CNI_TS_TIMING=1)', '', '```json', ...breakdown.map((b) => JSON.stringify(b)), '```', '');
+    md.push('## Where the time of one of our pod ADDs goes (CNI_TS_TIMING=1; the median of 9 pods)', '', '```json', ...breakdown.map((b) => JSON.stringify(b)), '```', '');
 
     log('peak RSS');
     const rss = { ours: await peakRss(nodes.ours), go: await peakRss(nodes.go) };
