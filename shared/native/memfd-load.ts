@@ -5,8 +5,9 @@
 // (CIS-hardened nodes), the kernel refuses the PROT_EXEC mapping and dlopen fails with
 // "failed to map segment from shared object". Bun reads TMPDIR once at start, so a retry with
 // another TMPDIR cannot work in-process. A memfd (memfd_create(2)) is not on any mount, so the
-// noexec flag does not apply to it; dlopen of /proc/self/fd/<memfd> maps it normally. Only the
-// kernel's vm.memfd_noexec=2 (Linux >= 6.3) refuses that too.
+// noexec flag does not apply to it; dlopen of /proc/self/fd/<memfd> maps it normally. The memfd
+// is only mmap'ed with PROT_EXEC, never execve'd, so vm.memfd_noexec (Linux >= 6.3) does not
+// stop it either (tested with 2, the strictest setting).
 
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -19,12 +19,18 @@ const ROOT = process.getuid?.() === 0;
 
 after(() => cleanupAllNetns());
 
-/** `ip netns exec node plugin` inside a private mount namespace where `dir` is noexec, TMPDIR=dir. */
-function runWithNoexecTmp(node: string, file: string, dir: string, env: Record<string, string>, stdin: string): Run {
+/**
+ * `ip netns exec node plugin` inside a private mount namespace where `dir` is noexec, TMPDIR=dir.
+ * With `memfdNoexec`, also in a private pid namespace whose vm.memfd_noexec (a per-pid-namespace
+ * sysctl, Linux >= 6.3) is set to it, so the host's value never changes.
+ */
+function runWithNoexecTmp(node: string, file: string, dir: string, env: Record<string, string>, stdin: string, memfdNoexec?: number): Run {
   const r = spawnSync(
     'unshare',
     [
+      ...(memfdNoexec === undefined ? [] : ['-p', '-f']),
       '-m', '--propagation', 'private', 'sh', '-c',
+      (memfdNoexec === undefined ? '' : `echo ${memfdNoexec} > /proc/sys/vm/memfd_noexec || exit 96; `) +
       // Prove the mount really is noexec before running anything: a copied `true` must not run.
       'mount --bind "$TMPDIR" "$TMPDIR" && mount -o remount,bind,noexec "$TMPDIR" || exit 97; ' +
         'cp /bin/true "$TMPDIR/t" && "$TMPDIR/t" 2>/dev/null && exit 98; rm -f "$TMPDIR/t"; exec "$@"',
@@ -33,66 +39,74 @@ function runWithNoexecTmp(node: string, file: string, dir: string, env: Record<s
     { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: dir, CNI_TS_DEBUG: '1', ...env }, input: stdin },
   );
   if (r.error) throw r.error;
+  assert.notEqual(r.status, 96, `could not set vm.memfd_noexec=${memfdNoexec}: ${r.stderr}`);
   assert.notEqual(r.status, 97, `could not make ${dir} noexec: ${r.stderr}`);
   assert.notEqual(r.status, 98, `${dir} still allows exec after remount,noexec`);
   return parseRun(r.status, r.stdout.toString(), r.stderr.toString());
 }
 
+const MEMFD_SYSCTL = '/proc/sys/vm/memfd_noexec';
+
 for (const build of builds()) {
+  // vm.memfd_noexec=2 is the strictest setting; the memfd is only mapped, never exec'd.
+  const variants: (number | undefined)[] = build.label === 'standalone' && fs.existsSync(MEMFD_SYSCTL) ? [undefined, 2] : [undefined];
   describe(`TMPDIR on a noexec filesystem (${build.label} build)`, { skip: !ROOT && 'needs root' }, () => {
-    it('flannel ADD, CHECK and DEL work and leave the node as it was', () => {
-      const pod = makePodNode(`nx${build.label[0]}`);
-      const tmp = tempDir(`noexec-${build.label}`);
-      try {
-        const stateDirs = [path.join(pod.state, 'networks'), path.join(pod.state, 'flannel')];
-        // Learned (non-permanent) FDB entries come and go with the other pod's traffic.
-        const snapshot = (): string =>
-          normalizedSnapshot(pod.ns, stateDirs).split('\n').filter((l) => !/ dev \S+ master cni0$/.test(l)).join('\n');
-        const conf = JSON.stringify({
-          cniVersion: '1.0.0', name: 'cbr0', type: 'flannel',
-          subnetFile: path.join(pod.state, 'subnet.env'), dataDir: path.join(pod.state, 'flannel'),
-          ipam: { dataDir: path.join(pod.state, 'networks') },
-        });
-        const call = (command: string, stdin: string): Run =>
-          runWithNoexecTmp(pod.ns, path.join(build.dir, 'flannel'), tmp.path, {
-            CNI_COMMAND: command, CNI_CONTAINERID: `noexec${build.label}`, CNI_NETNS: pod.container, CNI_IFNAME: 'eth0', CNI_PATH: build.dir,
-          }, stdin);
+    for (const memfdNoexec of variants) {
+      const how = memfdNoexec === undefined ? '' : ` (vm.memfd_noexec=${memfdNoexec} in the plugin's pid namespace)`;
+      it(`flannel ADD, CHECK and DEL work and leave the node as it was${how}`, () => {
+        const pod = makePodNode(`nx${build.label[0]}${memfdNoexec ?? ''}`);
+        const tmp = tempDir(`noexec-${build.label}`);
+        try {
+          const stateDirs = [path.join(pod.state, 'networks'), path.join(pod.state, 'flannel')];
+          // Learned (non-permanent) FDB entries come and go with the other pod's traffic.
+          const snapshot = (): string =>
+            normalizedSnapshot(pod.ns, stateDirs).split('\n').filter((l) => !/ dev \S+ master cni0$/.test(l)).join('\n');
+          const conf = JSON.stringify({
+            cniVersion: '1.0.0', name: 'cbr0', type: 'flannel',
+            subnetFile: path.join(pod.state, 'subnet.env'), dataDir: path.join(pod.state, 'flannel'),
+            ipam: { dataDir: path.join(pod.state, 'networks') },
+          });
+          const call = (command: string, stdin: string): Run =>
+            runWithNoexecTmp(pod.ns, path.join(build.dir, 'flannel'), tmp.path, {
+              CNI_COMMAND: command, CNI_CONTAINERID: `noexec${build.label}`, CNI_NETNS: pod.container, CNI_IFNAME: 'eth0', CNI_PATH: build.dir,
+            }, stdin, memfdNoexec);
 
-        // A warm-up pod run the usual way makes what the first pod leaves by design (the
-        // network's ipMasq chains, the round-robin hint), so the snapshot compares one pod only.
-        for (const command of ['ADD', 'DEL']) {
-          const r = runPlugin(build.dir, 'flannel', {
-            CNI_COMMAND: command, CNI_CONTAINERID: 'warmup', CNI_NETNS: pod.container, CNI_IFNAME: 'eth0', CNI_PATH: build.dir,
-          }, conf, pod.ns);
-          assert.equal(r.code, 0, `warm-up ${command} failed: ${r.stdout} ${r.stderr}`);
+          // A warm-up pod run the usual way makes what the first pod leaves by design (the
+          // network's ipMasq chains, the round-robin hint), so the snapshot compares one pod only.
+          for (const command of ['ADD', 'DEL']) {
+            const r = runPlugin(build.dir, 'flannel', {
+              CNI_COMMAND: command, CNI_CONTAINERID: 'warmup', CNI_NETNS: pod.container, CNI_IFNAME: 'eth0', CNI_PATH: build.dir,
+            }, conf, pod.ns);
+            assert.equal(r.code, 0, `warm-up ${command} failed: ${r.stdout} ${r.stderr}`);
+          }
+          const before = snapshot();
+          const add = call('ADD', conf);
+          assert.equal(add.code, 0, `ADD failed: ${add.stdout} ${add.stderr}`);
+          const ip = String(add.json.ips[0].address);
+          assert.match(ip, /^10\.244\.1\.\d+\/24$/);
+          const eth0 = ipJson(pod.containerName, ['addr', 'show', 'dev', 'eth0'])[0];
+          assert.ok(eth0.addr_info.some((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}` === ip), `eth0 lacks ${ip}`);
+
+          if (build.label === 'standalone') {
+            // Bun tried its own route first (the file it unpacked is there) and the memfd took over.
+            assert.ok(fs.readdirSync(tmp.path).some((f) => /^\.bun-.*\.node$/.test(f)), 'Bun did not unpack the addon into TMPDIR');
+            assert.match(add.stderr, /native addon: loaded from a memfd/);
+          } else {
+            // The Node build loads the addon from its install dir; TMPDIR plays no part.
+            assert.doesNotMatch(add.stderr, /memfd/);
+          }
+
+          const check = call('CHECK', JSON.stringify({ ...JSON.parse(conf), prevResult: add.json }));
+          assert.equal(check.code, 0, `CHECK failed: ${check.stdout} ${check.stderr}`);
+          const del = call('DEL', conf);
+          assert.equal(del.code, 0, `DEL failed: ${del.stdout} ${del.stderr}`);
+          assert.equal(snapshot(), before);
+          assert.deepEqual(mountsUnder(tmp.path), [], 'the noexec mount leaked into the host mount table');
+        } finally {
+          tmp.cleanup();
+          pod.cleanup();
         }
-        const before = snapshot();
-        const add = call('ADD', conf);
-        assert.equal(add.code, 0, `ADD failed: ${add.stdout} ${add.stderr}`);
-        const ip = String(add.json.ips[0].address);
-        assert.match(ip, /^10\.244\.1\.\d+\/24$/);
-        const eth0 = ipJson(pod.containerName, ['addr', 'show', 'dev', 'eth0'])[0];
-        assert.ok(eth0.addr_info.some((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}` === ip), `eth0 lacks ${ip}`);
-
-        if (build.label === 'standalone') {
-          // Bun tried its own route first (the file it unpacked is there) and the memfd took over.
-          assert.ok(fs.readdirSync(tmp.path).some((f) => /^\.bun-.*\.node$/.test(f)), 'Bun did not unpack the addon into TMPDIR');
-          assert.match(add.stderr, /native addon: loaded from a memfd/);
-        } else {
-          // The Node build loads the addon from its install dir; TMPDIR plays no part.
-          assert.doesNotMatch(add.stderr, /memfd/);
-        }
-
-        const check = call('CHECK', JSON.stringify({ ...JSON.parse(conf), prevResult: add.json }));
-        assert.equal(check.code, 0, `CHECK failed: ${check.stdout} ${check.stderr}`);
-        const del = call('DEL', conf);
-        assert.equal(del.code, 0, `DEL failed: ${del.stdout} ${del.stderr}`);
-        assert.equal(snapshot(), before);
-        assert.deepEqual(mountsUnder(tmp.path), [], 'the noexec mount leaked into the host mount table');
-      } finally {
-        tmp.cleanup();
-        pod.cleanup();
-      }
-    });
+      });
+    }
   });
 }
