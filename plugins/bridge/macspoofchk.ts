@@ -5,7 +5,7 @@
 // which returns for `ether saddr <mac>` and drops the rest. Every rule carries the comment
 // `macspoofchk-<id>`, id = `<containerID>-<ifname>`.
 import { internalError } from '../../shared/cni/errors';
-import { nftApply, nftListJson } from '../../shared/netfilter/run';
+import { nftablesUsable, nftApply, nftListJson } from '../../shared/netfilter/run';
 
 export const SPOOFCHK_TABLE = 'nat';
 export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
@@ -51,7 +51,18 @@ export function spoofchkSetupBatch(hostVeth: string, mac: string, refId: string)
 
 interface NftJsonObject {
   chain?: { family: string; table: string; name: string; handle: number };
-  rule?: { family: string; table: string; chain: string; handle: number; comment?: string };
+  rule?: { family: string; table: string; chain: string; handle: number; comment?: string; expr?: unknown[] };
+}
+
+type NftListing = { nftables?: NftJsonObject[] };
+
+/** The `iifname "<veth>"` of a base-chain rule's expressions (nft JSON `match` on meta iifname). */
+function matchedIifname(expr: unknown[] | undefined): string | undefined {
+  for (const e of expr ?? []) {
+    const m = (e as { match?: { left?: { meta?: { key?: string } }; right?: unknown } }).match;
+    if (m?.left?.meta?.key === 'iifname' && typeof m.right === 'string') return m.right;
+  }
+  return undefined;
 }
 
 /**
@@ -59,7 +70,7 @@ interface NftJsonObject {
  * jumping to the attachment's chain (by handle, found by comment), then flush and delete its two
  * chains. null when nothing of the attachment is left.
  */
-export function spoofchkTeardownBatch(listing: { nftables?: NftJsonObject[] }, refId: string): string | null {
+export function spoofchkTeardownBatch(listing: NftListing, refId: string): string | null {
   const t = `bridge ${SPOOFCHK_TABLE}`;
   const comment = spoofchkComment(refId);
   const ic = ifaceChainName(refId);
@@ -79,6 +90,29 @@ export function spoofchkTeardownBatch(listing: { nftables?: NftJsonObject[] }, r
     lines.push(`flush chain ${t} ${ch}`, `delete chain ${t} ${ch}`);
   }
   return lines.length === 0 ? null : lines.join('\n') + '\n';
+}
+
+const COMMENT_PREFIX = spoofchkComment('');
+
+/**
+ * GC (spec 1.1; the reference's bridge has none): the teardown of every attachment whose
+ * base-chain rule matches a host veth that is gone and which is not in `valid` (comments,
+ * `macspoofchk-<containerID>-<ifname>`). The rules carry no network name, so one whose veth
+ * still exists may guard a live attachment of another network and is kept; one whose veth is
+ * gone guards nothing (a new veth gets a new random name). null when there is nothing to remove.
+ */
+export function spoofchkGCBatch(listing: NftListing, validComments: ReadonlySet<string>, linkExists: (name: string) => boolean): string | null {
+  const dead = new Set<string>();
+  for (const o of listing.nftables ?? []) {
+    const r = o.rule;
+    if (!r || r.family !== 'bridge' || r.table !== SPOOFCHK_TABLE || r.chain !== SPOOFCHK_BASE_CHAIN) continue;
+    if (!r.comment?.startsWith(COMMENT_PREFIX) || validComments.has(r.comment)) continue;
+    const veth = matchedIifname(r.expr);
+    if (veth !== undefined && !linkExists(veth)) dead.add(r.comment.slice(COMMENT_PREFIX.length));
+  }
+  const batches = [...dead].sort().map((refId) => spoofchkTeardownBatch(listing, refId) ?? '');
+  const batch = batches.join('');
+  return batch === '' ? null : batch;
 }
 
 function fail(what: string, e: unknown): never {
@@ -103,11 +137,31 @@ export function teardownSpoofCheck(refId: string): void {
     fail('teardown', e);
   }
   if (!listing) return;
-  const batch = spoofchkTeardownBatch(listing as { nftables?: NftJsonObject[] }, refId);
+  const batch = spoofchkTeardownBatch(listing as NftListing, refId);
   if (!batch) return;
   try {
     nftApply(batch);
   } catch (e) {
     fail('teardown', e);
+  }
+}
+
+/** GC of the spoof-check rules (spoofchkGCBatch); nothing to do without nft or its table. */
+export function gcSpoofCheck(valid: readonly { containerID: string; ifname: string }[], linkExists: (name: string) => boolean): void {
+  if (!nftablesUsable()) return;
+  let listing: unknown;
+  try {
+    listing = nftListJson(['table', 'bridge', SPOOFCHK_TABLE]);
+  } catch (e) {
+    fail('garbage-collect', e);
+  }
+  if (!listing) return;
+  const keep = new Set(valid.map((a) => spoofchkComment(spoofchkRefId(a.containerID, a.ifname))));
+  const batch = spoofchkGCBatch(listing as NftListing, keep, linkExists);
+  if (!batch) return;
+  try {
+    nftApply(batch);
+  } catch (e) {
+    fail('garbage-collect', e);
   }
 }

@@ -3,17 +3,36 @@ import { delegateGC, delegateStatus } from '../../shared/cni/delegate';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { Attachment } from '../../shared/cni/types';
 import { gcIPMasq } from '../../shared/netfilter/ipmasq';
+import { getLinkByName, NetlinkSocket } from '../../shared/netlink';
 import { cmdAdd } from './add';
 import { cmdCheck } from './check';
 import { loadBridgeConf } from './config';
 import { cmdDel } from './del';
+import { gcSpoofCheck } from './macspoofchk';
 
-/** GC (spec 1.1; the reference has none): masquerade rules of attachments not listed, then IPAM. */
+/**
+ * GC (spec 1.1; the reference has none): masquerade rules of attachments not listed, spoof-check
+ * rules of attachments not listed whose veth is gone, then IPAM.
+ */
 async function cmdGC(a: CmdArgs): Promise<void> {
   const c = loadBridgeConf(a.conf, a.args);
   // The spec's key, merged with the misspelt one some runtimes send (cni#1101), as host-local does.
   const valid: Attachment[] = [...(a.conf['cni.dev/valid-attachments'] ?? []), ...(a.conf['cni.dev/attachments'] ?? [])];
   gcIPMasq(c.name, valid);
+  const hs = NetlinkSocket.open();
+  // A name the kernel cannot look up counts as existing: when unsure, the rule stays.
+  const linkExists = (name: string): boolean => {
+    try {
+      return getLinkByName(hs, name) !== null;
+    } catch {
+      return true;
+    }
+  };
+  try {
+    gcSpoofCheck(valid, linkExists);
+  } finally {
+    hs.close();
+  }
   if (c.ipamType !== '') await delegateGC(c.ipamType, a.stdin, a);
 }
 

@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUNDLE_HEADER } from '../../shared/cni/build-marker';
 import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, leakedNetns, makeNetns, type TestNetns } from '../helpers/netns';
+import { sleep } from '../../shared/sleep';
 
 const DRIVER = process.env.BRIDGE_DRIVER === '1';
 
@@ -741,6 +742,49 @@ function tests(): void {
     mustDel(node, pod, cf);
     const after2 = JSON.parse(execIn(node.name, 'nft', ['-j', 'list', 'table', 'bridge', 'nat'])).nftables;
     assert.equal(after2.filter((o: any) => (o.rule && o.rule.comment === comment) || (o.chain && o.chain.name.includes(pod.containerId))).length, 0);
+  });
+
+  test('GC removes the spoof-check rules of an attachment never deleted whose veth is gone; keeps valid and live ones', async () => {
+    const { ns: node, dataDir } = makeNode('gcspoof');
+    const ours = (c: Call): Outcome => call(node, { ...c, cniPath: OUR_PATH, ourIpam: true });
+    const cf = conf({ cniVersion: '1.1.0', isGateway: true, macspoofchk: true, ipam: hostLocal(dataDir, [['10.1.2.0/24']]) });
+    // keep: listed as valid. dead: not listed, its pod died without DEL (netns gone, veth with
+    // it). other: not listed but its veth is alive, as an attachment of another network would be.
+    const [keep, dead, other] = [makePod(), makePod(), makePod()];
+    const veth: Record<string, string> = {};
+    const must = (c: Omit<Call, 'cniPath'>): any => {
+      const o = ours({ ...c, cniPath: [] });
+      assert.ok(o.ok, `${c.command}: ${o.msg}`);
+      return o.result;
+    };
+    for (const p of [keep, dead, other]) {
+      veth[p.containerId] = must({ command: 'ADD', containerId: p.containerId, netns: p.ns.path, ifname: 'eth0', conf: cf }).interfaces[1].name;
+    }
+    const spoofObjects = (p: Pod): string[] =>
+      JSON.parse(execIn(node.name, 'nft', ['-j', 'list', 'table', 'bridge', 'nat'])).nftables
+        .filter((o: any) => (o.rule && o.rule.comment === `macspoofchk-${p.containerId}-eth0`) || (o.chain && o.chain.name.includes(p.containerId)))
+        .map((o: any) => JSON.stringify(o));
+    for (const p of [keep, dead, other]) assert.equal(spoofObjects(p).length, 6, 'two chains and four rules per attachment');
+
+    dead.ns.cleanup();
+    // The kernel dismantles a dead namespace's veth pair asynchronously.
+    for (let i = 0; i < 100 && linkExists(node.name, veth[dead.containerId]!); i++) await sleep(50);
+    assert.equal(linkExists(node.name, veth[dead.containerId]!), false, 'the dead pod\'s host veth is gone');
+
+    const o = ours({
+      command: 'GC', containerId: '', netns: '', ifname: '', cniPath: [],
+      conf: { ...cf, 'cni.dev/valid-attachments': [{ containerID: keep.containerId, ifname: 'eth0' }] },
+    });
+    assert.ok(o.ok, `GC: ${o.msg}`);
+    assert.deepEqual(spoofObjects(dead), []);
+    assert.equal(spoofObjects(keep).length, 6);
+    assert.equal(spoofObjects(other).length, 6, 'a live veth\'s rules stay: they may belong to another network');
+    assert.ok(ping(keep.ns.name, '10.1.2.1'), 'the valid pod still passes the spoof check');
+
+    for (const p of [keep, other]) must({ command: 'DEL', containerId: p.containerId, netns: p.ns.path, ifname: 'eth0', conf: cf });
+    must({ command: 'DEL', containerId: dead.containerId, netns: '', ifname: 'eth0', conf: cf });
+    for (const p of [keep, dead, other]) assert.deepEqual(spoofObjects(p), []);
+    assert.equal(ipamFiles(dataDir).length, 0);
   });
 
   // ------------------------------------------------------------------ rollback

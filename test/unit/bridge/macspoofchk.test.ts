@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CniError } from '../../../shared/cni/errors';
-import { spoofchkRefId, spoofchkSetupBatch, spoofchkTeardownBatch } from '../../../plugins/bridge/macspoofchk';
+import { spoofchkGCBatch, spoofchkRefId, spoofchkSetupBatch, spoofchkTeardownBatch } from '../../../plugins/bridge/macspoofchk';
 
 test('setup batch: table, base chain, per-attachment chains flushed, four commented rules', () => {
   const id = spoofchkRefId('container-1', 'eth0');
@@ -64,4 +64,44 @@ test('teardown batch: only this attachment\'s base rules by handle, then its cha
   );
   assert.equal(spoofchkTeardownBatch(listing as never, 'c-eth0'), null);
   assert.equal(spoofchkTeardownBatch({}, 'a-eth0'), null);
+});
+
+test('GC batch: attachments not valid whose veth is gone; valid or live-veth ones stay', () => {
+  const base = (handle: number, id: string, veth: string): object => ({
+    rule: {
+      family: 'bridge', table: 'nat', chain: 'PREROUTING', handle, comment: `macspoofchk-${id}`,
+      expr: [
+        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: veth } },
+        { jump: { target: `cni-br-iface-${id}` } },
+      ],
+    },
+  });
+  const gcListing = {
+    nftables: [
+      { chain: { family: 'bridge', table: 'nat', name: 'PREROUTING', handle: 1 } },
+      ...['valid-eth0', 'dead-eth0', 'other-eth0'].flatMap((id) => [
+        { chain: { family: 'bridge', table: 'nat', name: `cni-br-iface-${id}`, handle: 2 } },
+        { chain: { family: 'bridge', table: 'nat', name: `cni-br-iface-${id}-mac`, handle: 3 } },
+      ]),
+      base(11, 'valid-eth0', 'vethgone1'), // in the valid list: kept even with its veth gone
+      base(12, 'dead-eth0', 'vethgone2'), // not valid, veth gone: removed
+      base(13, 'other-eth0', 'vethlive'), // not valid (another network?), veth alive: kept
+      // Someone else's rule in our table, without our comment: never touched.
+      { rule: { family: 'bridge', table: 'nat', chain: 'PREROUTING', handle: 14, comment: 'theirs', expr: [] } },
+    ],
+  };
+  const live = new Set(['vethlive']);
+  assert.equal(
+    spoofchkGCBatch(gcListing as never, new Set(['macspoofchk-valid-eth0']), (n) => live.has(n)),
+    [
+      'delete rule bridge nat PREROUTING handle 12',
+      'flush chain bridge nat cni-br-iface-dead-eth0',
+      'delete chain bridge nat cni-br-iface-dead-eth0',
+      'flush chain bridge nat cni-br-iface-dead-eth0-mac',
+      'delete chain bridge nat cni-br-iface-dead-eth0-mac',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(spoofchkGCBatch(gcListing as never, new Set(['macspoofchk-valid-eth0', 'macspoofchk-dead-eth0']), (n) => live.has(n)), null);
+  assert.equal(spoofchkGCBatch({}, new Set(), () => false), null);
 });
