@@ -1,5 +1,6 @@
 // The bridge plugin (reference: containernetworking/plugins plugins/main/bridge), spec 1.1.
 import { delegateGC, delegateStatus } from '../../shared/cni/delegate';
+import { log } from '../../shared/cni/log';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { Attachment } from '../../shared/cni/types';
 import { gcIPMasq } from '../../shared/netfilter/ipmasq';
@@ -30,6 +31,10 @@ async function cmdGC(a: CmdArgs): Promise<void> {
   };
   try {
     gcSpoofCheck(valid, linkExists);
+  } catch (e) {
+    // Best effort, so a bridge GC never fails where it succeeded before (the reference has none):
+    // what is left is retried by the next GC.
+    log.warn(`bridge GC: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     hs.close();
   }
