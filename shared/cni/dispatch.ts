@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { convertResult } from './convert';
 import { readCniEnv, ID_RE, isCommand } from './env';
 import { CniError, ErrorCode, toCniError } from './errors';
+import { log } from './log';
 import type { CmdArgs, Env, Plugin } from './plugin';
 import type { AnyResult, NetConf } from './types';
 import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
@@ -72,6 +73,24 @@ function refuseOwnNetns(netns: string, env: Env): void {
 }
 
 /**
+ * The ADD result in the config's version. When it cannot be expressed there (an L2 result for a
+ * 0.2.0 config), the runtime gets an error and no result naming what ADD made, so undo it now
+ * rather than leave an attachment nobody knows of; the runtime's DEL later is then a no-op.
+ */
+async function convertOrUndo(plugin: Plugin, args: CmdArgs, result: AnyResult): Promise<AnyResult> {
+  try {
+    return convertResult(result, args.conf.cniVersion);
+  } catch (e) {
+    try {
+      await plugin.del(args);
+    } catch (delErr) {
+      log.warn(`${plugin.name}: undoing the ADD whose result could not be converted failed: ${toCniError(delErr).message}`);
+    }
+    throw e;
+  }
+}
+
+/**
  * Runs one CNI call: `env` is the call's environment, `readInput` yields the config bytes
  * (not called for VERSION). Never throws: every failure becomes an error outcome.
  */
@@ -99,7 +118,7 @@ export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buff
     switch (command) {
       case 'ADD': {
         const result = await plugin.add(args);
-        return { kind: 'result', result: convertResult(result, conf.cniVersion) };
+        return { kind: 'result', result: await convertOrUndo(plugin, args, result) };
       }
       case 'DEL':
         await plugin.del(args);
