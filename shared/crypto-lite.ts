@@ -11,7 +11,8 @@ interface BunHasher {
 
 type BunCryptoHasher = new (algorithm: string) => BunHasher;
 
-const bunHasher = (globalThis as { Bun?: { CryptoHasher?: BunCryptoHasher } }).Bun?.CryptoHasher;
+// Looked up on first use: the getter may initialise Bun's crypto, which most calls never need.
+const bunHasher = (): BunCryptoHasher | undefined => (globalThis as { Bun?: { CryptoHasher?: BunCryptoHasher } }).Bun?.CryptoHasher;
 
 /** `n` cryptographically random bytes (Web Crypto: Node >= 19 and Bun expose it globally). */
 export function randomBytes(n: number): Buffer {
@@ -22,7 +23,8 @@ export function randomBytes(n: number): Buffer {
 
 /** Hex SHA-512 of the UTF-8 bytes of `s`. */
 export function sha512Hex(s: string): string {
-  if (bunHasher) return new bunHasher('sha512').update(s).digest('hex');
+  const Hasher = bunHasher();
+  if (Hasher) return new Hasher('sha512').update(s).digest('hex');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return createHash('sha512').update(s, 'utf8').digest('hex');
 }
