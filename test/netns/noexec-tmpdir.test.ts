@@ -1,4 +1,4 @@
-// A node whose TMPDIR is mounted noexec (CIS-hardened /tmp). The standalone build's embedded
+// A node whose TMPDIR is mounted noexec (CIS-hardened /tmp), or does not exist. The standalone build's embedded
 // addon is unpacked by Bun into $TMPDIR and dlopen()ed from there, which the kernel refuses on a
 // noexec mount ("failed to map segment from shared object"); the plugins must then load it from
 // a memfd (shared/native/memfd-load.ts) and work as usual. The noexec mount is a bind mount made
@@ -108,5 +108,28 @@ for (const build of builds()) {
         }
       });
     }
+
+    it('a TMPDIR that does not exist: the same fallback (standalone) or no effect (node)', () => {
+      const pod = makePodNode(`nm${build.label[0]}`);
+      try {
+        const conf = JSON.stringify({
+          cniVersion: '1.0.0', name: 'cbr0', type: 'flannel',
+          subnetFile: path.join(pod.state, 'subnet.env'), dataDir: path.join(pod.state, 'flannel'),
+          ipam: { dataDir: path.join(pod.state, 'networks') },
+        });
+        const env = (command: string): Record<string, string> => ({
+          CNI_COMMAND: command, CNI_CONTAINERID: `nodir${build.label}`, CNI_NETNS: pod.container, CNI_IFNAME: 'eth0', CNI_PATH: build.dir,
+          TMPDIR: path.join(pod.state, 'no-such-dir'), CNI_TS_DEBUG: '1',
+        });
+        const add = runPlugin(build.dir, 'flannel', env('ADD'), conf, pod.ns);
+        assert.equal(add.code, 0, `ADD failed: ${add.stdout} ${add.stderr}`);
+        if (build.label === 'standalone') assert.match(add.stderr, /native addon: loaded from a memfd/);
+        const del = runPlugin(build.dir, 'flannel', env('DEL'), conf, pod.ns);
+        assert.equal(del.code, 0, `DEL failed: ${del.stdout} ${del.stderr}`);
+        assert.equal(fs.existsSync(path.join(pod.state, 'no-such-dir')), false);
+      } finally {
+        pod.cleanup();
+      }
+    });
   });
 }
