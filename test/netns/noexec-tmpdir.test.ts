@@ -1,9 +1,10 @@
-// A node whose TMPDIR is mounted noexec (CIS-hardened /tmp), or does not exist. The standalone build's embedded
-// addon is unpacked by Bun into $TMPDIR and dlopen()ed from there, which the kernel refuses on a
-// noexec mount ("failed to map segment from shared object"); the plugins must then load it from
-// a memfd (shared/native/memfd-load.ts) and work as usual. The noexec mount is a bind mount made
-// in a private mount namespace, so the host mount table never sees it, while files Bun writes
-// there stay visible to the test (proof that the fallback, not Bun's own path, loaded the addon).
+// A node whose TMPDIR is mounted noexec (CIS-hardened /tmp), or does not exist. The standalone
+// build's embedded addon is unpacked by Bun into $TMPDIR and dlopen()ed from there, which the
+// kernel refuses on a noexec mount ("failed to map segment from shared object"); the plugins must
+// then load it from a memfd (shared/native/memfd-load.ts) and work as usual. The noexec mount is a
+// bind mount made in a private mount namespace, so the host mount table never sees it, while
+// files Bun writes there stay visible to the test (proof that the fallback, not Bun's own path,
+// loaded the addon).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
