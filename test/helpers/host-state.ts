@@ -125,6 +125,40 @@ export function removeNewEmptyNftTables(before: HostState): { deleted: string[];
 export const removeNewEmptyNftObjects = removeNewEmptyNftTables;
 
 /**
+ * Deletes nftables chains, then tables, that did not exist in `before` and hold no rules: the
+ * base chains and tables iptables-nft made for our rules once those are gone. A new chain with
+ * rules is someone's and stays (a problem to report). Stricter than removeNewEmptyNftTables, for
+ * tests that own the host alone (podman's).
+ */
+export function removeNewEmptyNftChains(before: HostState): { removed: string[]; problems: string[] } {
+  const removed: string[] = [];
+  const problems: string[] = [];
+  const now = nftObjects();
+  for (const c of now.chains) {
+    if (before.nftChains.has(c)) continue;
+    const n = now.rules.get(c) ?? 0;
+    if (n > 0) {
+      problems.push(`new nftables chain ${c} still holds ${n} rule(s)`);
+      continue;
+    }
+    const [family, table, chain] = c.split(' ') as [string, string, string];
+    const r = shStatus('nft', ['delete', 'chain', family, table, chain]);
+    if (r.code === 0) removed.push(`nft chain ${c}`);
+    else problems.push(`nft delete chain ${c}: ${r.err.trim()}`);
+  }
+  const after = nftObjects();
+  for (const t of after.tables) {
+    if (before.nftTables.has(t)) continue;
+    if ([...after.chains].some((c) => c.startsWith(t + ' '))) continue; // reported above
+    const [family, table] = t.split(' ') as [string, string];
+    const r = shStatus('nft', ['delete', 'table', family, table]);
+    if (r.code === 0) removed.push(`nft table ${t}`);
+    else problems.push(`nft delete table ${t}: ${r.err.trim()}`);
+  }
+  return { removed, problems };
+}
+
+/**
  * Puts the forwarding switches back where `before` had them (the bridge plugin's isGateway
  * turns them on; writing 0 back also restores the per-device `forwarding` and
  * `accept_redirects` the kernel changed with them). Returns what it changed.

@@ -14,9 +14,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lineDiff } from './host-state';
 import { mountsUnder } from './mountinfo';
-export { lineDiff };
 
 export interface PodmanResult {
   code: number;
@@ -392,109 +390,3 @@ export function purgeNat(chains: string[], needles: string[]): { removed: string
   }
   return { removed, problems };
 }
-
-/**
- * The host state podman's containers can change (they live in the host netns): netfilter rules
- * of both tools, nftables objects, links and the forwarding switches, read with independent
- * tools. Compared as text lines before/after a test.
- */
-export interface HostNet {
-  /** iptables-save + ip6tables-save lines, without comments and counters, prefixed `v4 `/`v6 `. */
-  iptables: string[];
-  /** `nft list ruleset` lines without counters and blank lines. */
-  nft: string[];
-  links: string[];
-  /** `family table` of every nftables table, and `family table chain` of every chain. */
-  nftTables: Set<string>;
-  nftChains: Set<string>;
-  forwarding: { v4: string; v6: string };
-}
-
-function nftObjects(): { tables: Set<string>; chains: Set<string>; rules: Map<string, number> } {
-  const o = { tables: new Set<string>(), chains: new Set<string>(), rules: new Map<string, number>() };
-  const r = spawnSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8' });
-  if (r.status !== 0) return o;
-  for (const item of (JSON.parse(r.stdout || '{"nftables":[]}').nftables ?? []) as any[]) {
-    if (item.table) o.tables.add(`${item.table.family} ${item.table.name}`);
-    if (item.chain) o.chains.add(`${item.chain.family} ${item.chain.table} ${item.chain.name}`);
-    if (item.rule) {
-      const k = `${item.rule.family} ${item.rule.table} ${item.rule.chain}`;
-      o.rules.set(k, (o.rules.get(k) ?? 0) + 1);
-    }
-  }
-  return o;
-}
-
-function stdoutOf(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr ?? '').trim()}`);
-  return r.stdout;
-}
-
-const forwardingFiles = { v4: '/proc/sys/net/ipv4/ip_forward', v6: '/proc/sys/net/ipv6/conf/all/forwarding' } as const;
-
-export function hostNet(): HostNet {
-  const save = (fam: 'v4' | 'v6'): string[] =>
-    stdoutOf(SAVE[fam], [])
-      .split('\n')
-      .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-      .map((l) => `${fam} ${l.replace(/\s*\[\d+:\d+\]$/, '')}`);
-  const o = nftObjects();
-  return {
-    iptables: [...save('v4'), ...save('v6')],
-    nft: stdoutOf('nft', ['list', 'ruleset'])
-      .split('\n')
-      .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-      .map((l) => l.replace(/ counter packets \d+ bytes \d+/, ' counter')),
-    links: (JSON.parse(stdoutOf('ip', ['-j', 'link', 'show']) || '[]') as any[]).map((l) => String(l.ifname)).sort(),
-    nftTables: o.tables,
-    nftChains: o.chains,
-    forwarding: { v4: fs.readFileSync(forwardingFiles.v4, 'utf8').trim(), v6: fs.readFileSync(forwardingFiles.v6, 'utf8').trim() },
-  };
-}
-
-/**
- * Deletes nftables chains, then tables, that did not exist in `before` and hold no rules: the
- * base chains and tables iptables-nft made for our rules once those are gone. A new chain with
- * rules is someone's and stays (a problem to report).
- */
-export function removeNewEmptyNft(before: HostNet): { removed: string[]; problems: string[] } {
-  const removed: string[] = [];
-  const problems: string[] = [];
-  const now = nftObjects();
-  for (const c of now.chains) {
-    if (before.nftChains.has(c)) continue;
-    const n = now.rules.get(c) ?? 0;
-    if (n > 0) {
-      problems.push(`new nftables chain ${c} still holds ${n} rule(s)`);
-      continue;
-    }
-    const [family, table, chain] = c.split(' ') as [string, string, string];
-    const r = spawnSync('nft', ['delete', 'chain', family, table, chain], { encoding: 'utf8' });
-    if (r.status === 0) removed.push(`nft chain ${c}`);
-    else problems.push(`nft delete chain ${c}: ${r.stderr.trim()}`);
-  }
-  const after = nftObjects();
-  for (const t of after.tables) {
-    if (before.nftTables.has(t)) continue;
-    if ([...after.chains].some((c) => c.startsWith(t + ' '))) continue; // reported above
-    const [family, table] = t.split(' ') as [string, string];
-    const r = spawnSync('nft', ['delete', 'table', family, table], { encoding: 'utf8' });
-    if (r.status === 0) removed.push(`nft table ${t}`);
-    else problems.push(`nft delete table ${t}: ${r.stderr.trim()}`);
-  }
-  return { removed, problems };
-}
-
-/** Puts the forwarding switches back where `before` had them (bridge's isGateway turns them on). */
-export function restoreForwarding(before: HostNet): string[] {
-  const changed: string[] = [];
-  for (const fam of ['v4', 'v6'] as const) {
-    const now = fs.readFileSync(forwardingFiles[fam], 'utf8').trim();
-    if (now === before.forwarding[fam]) continue;
-    fs.writeFileSync(forwardingFiles[fam], before.forwarding[fam]);
-    changed.push(`${forwardingFiles[fam]} ${now} -> ${before.forwarding[fam]}`);
-  }
-  return changed;
-}
-

@@ -18,7 +18,8 @@ import * as path from 'node:path';
 import { contains, formatIP, lastAddress, mustParseCIDR, mustParseIP, networkOf, overlaps, parseCIDR } from '../../shared/ip';
 import { buildBusyboxRootfs } from '../helpers/busybox-rootfs';
 import { builds, tempDir } from '../helpers/plugins';
-import { hostNet, lineDiff, natChains, natSection, PodmanSandbox, PORTMAP_TOP_CHAINS, purgeNat, removeNewEmptyNft, removeNewPortmapChains, restoreForwarding, type HostNet } from '../helpers/podman';
+import { hostState, lineDiff, removeNewEmptyNftChains, restoreForwarding, type HostState } from '../helpers/host-state';
+import { natChains, natSection, PodmanSandbox, PORTMAP_TOP_CHAINS, purgeNat, removeNewPortmapChains } from '../helpers/podman';
 import { sh, shStatus } from '../helpers/sh';
 
 const PID = process.pid;
@@ -155,7 +156,7 @@ describe('podman 4.3 (CNI backend) running our plugins', { timeout: 300_000 }, (
   const BUILDS = builds();
   const tmp = tempDir('podman');
   let sandbox: PodmanSandbox | undefined;
-  let hostBefore: HostNet | undefined;
+  let hostBefore: HostState | undefined;
   let natBefore: ReturnType<typeof natChains> | undefined;
   let hostIP = '';
   const ctx: Ctx[] = [];
@@ -258,7 +259,7 @@ describe('podman 4.3 (CNI backend) running our plugins', { timeout: 300_000 }, (
       problems.push(...r.problems);
     }
     if (hostBefore) {
-      const r = removeNewEmptyNft(hostBefore);
+      const r = removeNewEmptyNftChains(hostBefore);
       undone.push(...r.removed);
       problems.push(...r.problems);
       undone.push(...restoreForwarding(hostBefore));
@@ -270,7 +271,7 @@ describe('podman 4.3 (CNI backend) running our plugins', { timeout: 300_000 }, (
 
   before(async () => {
     assert.equal(process.getuid?.(), 0, 'the runtimes tier needs root (podman as root, host bridges and nat rules)');
-    hostBefore = hostNet();
+    hostBefore = hostState();
     natBefore = natChains();
     for (const p of HOST_PATHS) hostPathsBefore.set(p, fs.existsSync(p));
     // Node subnets: 8 /24s (4 per build) at a per-process offset inside the cluster /16.
@@ -564,7 +565,7 @@ describe('podman 4.3 (CNI backend) running our plugins', { timeout: 300_000 }, (
     const { problems, undone } = await teardown();
     t.diagnostic(`undone after the plugins' own DELs (left by design: bridges, portmap's top-level chains, tables iptables-nft made): ${undone.join('; ') || 'nothing'}`);
     assert.deepEqual(problems, [], 'teardown problems');
-    const now = hostNet();
+    const now = hostState();
     // First nothing of ours, by name (precise even when someone else changes the host meanwhile)…
     const needles = [
       ...allNets().flatMap((n) => [n.name, n.bridge, ...n.ids.flatMap((id) => [id, dnChain(n.name, id), masqChain(n.name, id)])]),
