@@ -40,6 +40,27 @@ export interface FlannelNodeOptions {
   subnetEnv?: boolean;
 }
 
+/** The kube-flannel conflist (network cbr0: flannel, then portmap) with its state in the given paths. */
+export function flannelConflist(
+  cniVersion: string,
+  p: { subnetFile: string; flannelDir: string; networksDir: string },
+): { name: string; cniVersion: string; plugins: Array<Record<string, any> & { type: string }> } {
+  return {
+    name: 'cbr0',
+    cniVersion,
+    plugins: [
+      {
+        type: 'flannel',
+        subnetFile: p.subnetFile,
+        dataDir: p.flannelDir,
+        ipam: { dataDir: p.networksDir },
+        delegate: { hairpinMode: true, isDefaultGateway: true },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+}
+
 export function makeFlannelNode(build: Build, dir: string, tag: string, o: FlannelNodeOptions): FlannelNode {
   const ns = makeNetns(tag);
   sh('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
@@ -51,20 +72,7 @@ export function makeFlannelNode(build: Build, dir: string, tag: string, o: Flann
   const cacheDir = path.join(dir, 'cache');
   fs.mkdirSync(confDir, { recursive: true });
   fs.mkdirSync(path.dirname(subnetFile), { recursive: true });
-  const conf = {
-    name: 'cbr0',
-    cniVersion: o.cniVersion ?? '1.1.0',
-    plugins: [
-      {
-        type: 'flannel',
-        subnetFile,
-        dataDir: flannelDir,
-        ipam: { dataDir: networksDir },
-        delegate: { hairpinMode: true, isDefaultGateway: true },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  };
+  const conf = flannelConflist(o.cniVersion ?? '1.1.0', { subnetFile, flannelDir, networksDir });
   const confFile = path.join(confDir, '10-flannel.conflist');
   fs.writeFileSync(confFile, JSON.stringify(conf, null, 2));
   const node: FlannelNode = {

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../../shared/native/addon';
 import { hostSnapshot } from './host-snapshot';
+import { flannelConflist } from './flannel-node';
 import { cleanupAllNetns, ipIn, makeNetns, type TestNetns } from './netns';
 import { tempDir } from './plugins';
 import { shStatus } from './sh';
@@ -169,20 +170,7 @@ export async function runKillTrials(o: KillTrialOptions): Promise<KillTrialSumma
   const lockFile = path.join(netDir, 'lock');
   const stateDirs = [flannelDir, networksDir];
   const subnetFile = path.join(tmp.path, 'subnet.env');
-  const list = {
-    name: 'cbr0',
-    cniVersion: '1.0.0',
-    plugins: [
-      {
-        type: 'flannel',
-        subnetFile,
-        dataDir: flannelDir,
-        ipam: { dataDir: networksDir },
-        delegate: { hairpinMode: true, isDefaultGateway: true },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ] as Array<Record<string, any> & { type: string }>,
-  };
+  const list = flannelConflist('1.0.0', { subnetFile, flannelDir, networksDir });
   const addEst = new Estimate();
   const delEst = new Estimate();
   let seq = 0;
