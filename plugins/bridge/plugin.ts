@@ -20,10 +20,12 @@ async function cmdGC(a: CmdArgs): Promise<void> {
   // The spec's key, merged with the misspelt one some runtimes send (cni#1101), as host-local does.
   const valid: Attachment[] = [...(a.conf['cni.dev/valid-attachments'] ?? []), ...(a.conf['cni.dev/attachments'] ?? [])];
   gcIPMasq(c.name, valid);
-  const hs = NetlinkSocket.open();
+  // Opened only when a spoof-check rule needs its veth looked up (most networks have none).
+  let hs: NetlinkSocket | undefined;
   // A name the kernel cannot look up counts as existing: when unsure, the rule stays.
   const linkExists = (name: string): boolean => {
     try {
+      hs ??= NetlinkSocket.open();
       return getLinkByName(hs, name) !== null;
     } catch {
       return true;
@@ -36,7 +38,7 @@ async function cmdGC(a: CmdArgs): Promise<void> {
     // what is left is retried by the next GC.
     log.warn(`bridge GC: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    hs.close();
+    hs?.close();
   }
   if (c.ipamType !== '') await delegateGC(c.ipamType, a.stdin, a);
 }
