@@ -17,6 +17,8 @@ if [ "$needs_root" = 1 ] && [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
+# Whatever the tiers need (Debian packages, etcd, npm modules) is installed when missing.
+if [ "$needs_root" = 1 ] || [ ! -d node_modules ]; then bash scripts/install-deps.sh; fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then npm run --silent build; fi
 
 dirs=()
