@@ -5,6 +5,7 @@
 // the command line wins. Pure: argv and env in, a validated Options out.
 import * as path from 'node:path';
 import { parseIP } from '../shared/ip';
+import { DEFAULT_SUBNET_FILE } from '../shared/subnet-env/format';
 
 /** Why the command line or the environment could not be used; the daemon prints it and exits 2. */
 export class OptionsError extends Error {
@@ -71,8 +72,6 @@ export interface Options {
   /** --help / -h: print HELP_TEXT and exit. */
   help: boolean;
 }
-
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 /** `<dir of the subnet file>/<its basename without .env>.state.json`. */
 export function defaultStateFile(subnetFile: string): string {
