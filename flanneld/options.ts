@@ -314,7 +314,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     healthzPort: intIn(src('healthz-port'), one('healthz-port'), 0, 65535, ''),
     ipBlackholeRoute: bool('ip-blackhole-route'),
     logLevel: logLevel as LogLevel,
-    version: false,
+    version: bool('version'),
     help: false,
   };
 }

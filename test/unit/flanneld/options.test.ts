@@ -199,6 +199,8 @@ test('--version answers even with a bad environment', () => {
   const o = parseOptions(['--version'], { FLANNELD_IP_MASQ: 'bogus' });
   assert.equal(o.version, true);
   assert.equal(o.help, false);
+  assert.equal(parseOptions([], { FLANNELD_VERSION: 'true' }).version, true);
+  assert.equal(parseOptions(['--version=false'], { FLANNELD_VERSION: 'true' }).version, false);
 });
 
 test('HELP_TEXT lists every flag with its default', () => {
