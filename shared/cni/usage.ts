@@ -28,7 +28,7 @@ export interface UsageContext {
 export function usageText(c: UsageContext): string {
   const build = c.bun !== undefined ? `standalone build, Bun ${c.bun}` : `node build, Node ${c.node}`;
   const self = c.plugin ?? 'cni-ts-suite';
-  const W = 28;
+  const W = 30;
   /** A two-column row; `more` continues the description under it. */
   const row = (left: string, right: string, ...more: string[]): string[] => [`  ${left.padEnd(W)}${right}`, ...more.map((m) => `  ${''.padEnd(W)}${m}`)];
   const lines = [
