@@ -4,7 +4,9 @@
 // and broken), DEL, DEL again. Asserted: the version each picks for the example conflists
 // (conf-examples/10-flannel-1.1.conflist names 1.0.0 plus cniVersions [1.0.0, 1.1.0], so old
 // libcni stays on 1.0.0 and new libcni goes to 1.1.0), the same ADD result, the same cache entry,
-// the same per-pod resources on the node, the same plugin errors, and nothing left after DEL.
+// the same per-pod resources on the node, the same plugin errors, nothing left after DEL, and
+// (recorded by wrapper plugins first in CNI_PATH) the same plugin calls: order, CNI_* variables,
+// config with runtimeConfig and prevResult.
 // Also that a plain 1.1.0 conflist fails ADD under libcni 1.1.2, the reason for cniVersions.
 // Go or libcni's sources missing is a failure naming the Debian packages, never a skip.
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +17,7 @@ import { type FlannelNode, ipOf, makeFlannelNode, NOTHING, podResources } from '
 import { CniPluginError, LibcniError, Runtime, type RuntimeConf } from '../helpers/libcni';
 import { cleanupAllNetns, ipIn, makeNetns, type TestNetns } from '../helpers/netns';
 import { builds, tempDir } from '../helpers/plugins';
-import { buildLibcniDriver, type DriverAnswer, RealLibcni } from '../helpers/real-libcni';
+import { buildLibcniDriver, type DriverAnswer, RealLibcni, type RecordedCall, recordingPluginDir } from '../helpers/real-libcni';
 import { ping } from '../helpers/sh';
 
 // Compiled to <outDir>/test/e2e: the repository root is three levels up.
@@ -60,6 +62,20 @@ function comparableCache(file: string, node: FlannelNode): any {
   return c;
 }
 
+/**
+ * A recorded plugin call with the node's temp dir, the pod's netns path and the list version
+ * blanked, and its prevResult made comparable: what must be equal between the two runtimes.
+ */
+function comparableCall(c: RecordedCall, node: FlannelNode, pod: TestNetns, version: string): any {
+  const conf = JSON.parse(c.stdin.replaceAll(node.dir, '<node>'));
+  assert.equal(conf.cniVersion, version, `${c.type} ${c.env.CNI_COMMAND} gets the list version`);
+  delete conf.cniVersion;
+  if (conf.prevResult) conf.prevResult = comparable(conf.prevResult);
+  const env: Record<string, string> = { ...c.env, CNI_PATH: c.env.CNI_PATH!.replaceAll(node.dir, '<node>') };
+  if (env.CNI_NETNS === pod.path) env.CNI_NETNS = '<pod netns>';
+  return { type: c.type, env, conf };
+}
+
 const ok = (a: DriverAnswer): DriverAnswer => {
   assert.equal(a.error, undefined, `libcni: ${a.error?.text}`);
   return a;
@@ -93,14 +109,19 @@ for (const build of builds()) {
       });
       let resultL: any;
       let resultH: any;
+      let recL: ReturnType<typeof recordingPluginDir>;
+      let recH: ReturnType<typeof recordingPluginDir>;
 
       before(() => {
         nodeL = makeFlannelNode(build, path.join(tmp.path, 'libcni'), `${tag}l`, { subnet: 9 });
         nodeH = makeFlannelNode(build, path.join(tmp.path, 'harness'), `${tag}h`, { subnet: 9 });
         fs.writeFileSync(nodeL.confFile, exampleFor(nodeL, file));
         fs.writeFileSync(nodeH.confFile, exampleFor(nodeH, file));
-        lib = new RealLibcni(driver(), nodeL.confFile, [build.dir], nodeL.cacheDir, nodeL.ns.name);
-        rt = Runtime.fromConfDir(nodeH.confDir, 'cbr0', build.dir, nodeH.cacheDir, nodeH.ns.name);
+        // Recording wrappers first in CNI_PATH: what each runtime sent, call by call.
+        recL = recordingPluginDir(path.join(nodeL.dir, 'rec'), build.dir, ['flannel', 'portmap']);
+        recH = recordingPluginDir(path.join(nodeH.dir, 'rec'), build.dir, ['flannel', 'portmap']);
+        lib = new RealLibcni(driver(), nodeL.confFile, [recL.dir, build.dir], nodeL.cacheDir, nodeL.ns.name);
+        rt = Runtime.fromConfDir(nodeH.confDir, 'cbr0', `${recH.dir}:${build.dir}`, nodeH.cacheDir, nodeH.ns.name);
         podL = makeNetns(`${tag}pl`);
         podH = makeNetns(`${tag}ph`);
       });
@@ -187,6 +208,25 @@ for (const build of builds()) {
         }
         ok(lib.call('del', rc(podL)));
         rt.del(rc(podH));
+      });
+
+      it('every plugin call of the above: the same order, CNI_* variables and config (runtimeConfig, prevResult)', () => {
+        const l = recL.calls();
+        const h = recH.calls();
+        const expected = oldVersion === '0.3.1'
+          ? ['ADD flannel', 'ADD portmap', 'DEL portmap', 'DEL flannel', 'DEL portmap', 'DEL flannel']
+          : ['ADD flannel', 'ADD portmap', 'CHECK flannel', 'CHECK portmap', 'CHECK flannel', 'DEL portmap', 'DEL flannel', 'DEL portmap', 'DEL flannel'];
+        assert.deepEqual(l.map((c) => `${c.env.CNI_COMMAND} ${c.type}`), expected);
+        assert.deepEqual(h.map((c) => `${c.env.CNI_COMMAND} ${c.type}`), expected);
+        l.forEach((c, i) => {
+          assert.deepEqual(comparableCall(c, nodeL, podL, oldVersion), comparableCall(h[i]!, nodeH, podH, newVersion), `call ${i}: ${expected[i]}`);
+        });
+        // The DEL after ADD carried the pod's port mappings and (from 0.4.0 on) the cached result;
+        // the second DEL had no cache to send.
+        const del = JSON.parse(l[expected.indexOf('DEL portmap')]!.stdin);
+        assert.deepEqual(del.runtimeConfig, { portMappings: rc(podL).capabilityArgs!.portMappings });
+        assert.equal(del.prevResult !== undefined, oldVersion !== '0.3.1', 'DEL sends the cached result from 0.4.0 on');
+        assert.equal(JSON.parse(l[expected.lastIndexOf('DEL portmap')]!.stdin).prevResult, undefined, 'the second DEL has no cache to send');
       });
     });
   }

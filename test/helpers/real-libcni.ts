@@ -91,3 +91,47 @@ export class RealLibcni {
     return path.join(this.cacheDir, 'results', `${network}-${rt.containerId}-${rt.ifname}`);
   }
 }
+
+/** One plugin execution as the plugin saw it: its CNI_* environment and its stdin. */
+export interface RecordedCall {
+  type: string;
+  env: Record<string, string>;
+  stdin: string;
+}
+
+/**
+ * A plugin dir of recording wrappers: `<dir>/<type>` saves the CNI_* variables and stdin of the
+ * call, then execs the real plugin of `realDir` with the same input. Put first in CNI_PATH, it
+ * shows what a runtime sent; the delegates (bridge, host-local) are still found in `realDir`.
+ */
+export function recordingPluginDir(dir: string, realDir: string, types: string[]): { dir: string; calls(): RecordedCall[] } {
+  const bin = path.join(dir, 'bin');
+  const log = path.join(dir, 'calls');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(log, { recursive: true });
+  for (const t of types) {
+    const script = [
+      '#!/bin/sh',
+      `n=$(ls '${log}' | wc -l)`,
+      `f='${log}'/$(printf %04d "$n")-${t}`,
+      'env | grep "^CNI_" | sort > "$f.env"',
+      'cat > "$f.stdin"',
+      `exec '${path.join(realDir, t)}' < "$f.stdin"`,
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(bin, t), script, { mode: 0o755 });
+  }
+  return {
+    dir: bin,
+    calls(): RecordedCall[] {
+      const envs = fs.readdirSync(log).filter((f) => f.endsWith('.env')).sort();
+      return envs.map((f) => {
+        const base = f.slice(0, -'.env'.length);
+        const env = Object.fromEntries(
+          fs.readFileSync(path.join(log, f), 'utf8').split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
+        return { type: base.slice(base.indexOf('-') + 1), env, stdin: fs.readFileSync(path.join(log, `${base}.stdin`), 'utf8') };
+      });
+    },
+  };
+}
