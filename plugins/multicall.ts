@@ -20,9 +20,14 @@ const name = isPluginName(invoked) ? invoked : process.argv[2];
 if (isPluginName(name)) {
   void runMain(name, LOADERS[name]);
 } else {
+  // `cni-ts-suite --help` / `--version`
+  if (name?.startsWith('-')) {
+    const usage = require('../shared/cni/usage') as typeof import('../shared/cni/usage');
+    if (usage.cliFlag([name])) usage.printUsage();
+  }
   process.stderr.write(
     `cni-ts-suite: run as one of ${Object.keys(LOADERS).join(', ')} (a link named after the plugin), ` +
-      `or as "cni-ts-suite <plugin>"; invoked as ${JSON.stringify(invoked)}\n`,
+      `or as "cni-ts-suite <plugin>"; invoked as ${JSON.stringify(invoked)} (cni-ts-suite --help explains)\n`,
   );
   process.exit(1);
 }

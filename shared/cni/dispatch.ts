@@ -188,6 +188,11 @@ export async function runMain(name: string, load: () => Plugin): Promise<never> 
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
+  // Runtimes pass no arguments: only a person typing `<plugin> --version` loads the usage text.
+  if (process.argv.slice(2).some((a) => a.startsWith('-'))) {
+    const usage = require('./usage') as typeof import('./usage');
+    if (usage.cliFlag(process.argv.slice(2), name)) usage.printUsage(name);
+  }
   const outcome =
     process.env.CNI_COMMAND === 'VERSION'
       ? ({ kind: 'version', text: versionText() } as const)

@@ -9,13 +9,9 @@ import { timed } from '../cni/timing';
 
 export type IPFamily = 4 | 6;
 
-export type Tool =
-  | 'iptables-restore'
-  | 'ip6tables-restore'
-  | 'iptables-save'
-  | 'ip6tables-save'
-  | 'nft'
-  | 'conntrack';
+/** Every tool the plugins run (each overridable by its CNI_TS_<TOOL> variable). */
+export const TOOLS = ['iptables-restore', 'ip6tables-restore', 'iptables-save', 'ip6tables-save', 'nft', 'conntrack'] as const;
+export type Tool = (typeof TOOLS)[number];
 
 /** A failed tool run; `line` is the batch line the tool reported, when it named one. */
 export class NetfilterError extends Error {
@@ -31,10 +27,12 @@ export class NetfilterError extends Error {
   }
 }
 
-const FALLBACK_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
+/** Where a tool is looked for after PATH (a runtime's PATH sometimes lacks the sbin dirs). */
+export const FALLBACK_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin', '/usr/bin', '/bin'];
 const resolved = new Map<Tool, string | null>();
 
-const envName = (t: Tool): string => 'CNI_TS_' + t.toUpperCase().replace(/-/g, '_');
+/** The variable overriding a tool's path: CNI_TS_IPTABLES_RESTORE for iptables-restore. */
+export const toolEnvName = (t: Tool): string => 'CNI_TS_' + t.toUpperCase().replace(/-/g, '_');
 
 function isExecutable(p: string): boolean {
   try {
@@ -50,7 +48,7 @@ export function findTool(t: Tool): string | null {
   const cached = resolved.get(t);
   if (cached !== undefined) return cached;
   let found: string | null = null;
-  const override = process.env[envName(t)];
+  const override = process.env[toolEnvName(t)];
   if (override) {
     found = isExecutable(override) ? override : null;
   } else {
@@ -85,7 +83,7 @@ function describe(t: Tool, args: readonly string[]): string {
 export function runTool(t: Tool, args: readonly string[], input?: string): ToolOutput {
   const bin = findTool(t);
   if (!bin) {
-    throw new NetfilterError(`${t} not found (PATH=${process.env.PATH ?? ''}; set ${envName(t)} to override)`, t, null, '');
+    throw new NetfilterError(`${t} not found (PATH=${process.env.PATH ?? ''}; set ${toolEnvName(t)} to override)`, t, null, '');
   }
   const r = timed(`netfilter:${t}`, () =>
     childProcess().spawnSync(bin, args as string[], {

@@ -3,8 +3,8 @@
 // this test process while the process sits in the real host namespace: each call runs this same
 // file as a small driver process under `ip netns exec <node>` (BRIDGE_DRIVER=1), which builds a
 // CmdArgs and calls bridgePlugin.add/del/check/gc/status in-process. IPAM is host-local with a
-// temp dataDir, found via CNI_PATH (our build when BRIDGE_TEST_CNI_PATH points at it, else the
-// reference Go one in /usr/lib/cni). Oracles: ip -j, bridge -j, nft -j, iptables-save.
+// temp dataDir, found via CNI_PATH: our standalone build's (BRIDGE_TEST_CNI_PATH overrides it,
+// e.g. with /usr/lib/cni for the reference Go one). Oracles: ip -j, bridge -j, nft -j, iptables-save.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { BUNDLE_HEADER } from '../../shared/cni/build-marker';
 import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, leakedNetns, makeNetns, type TestNetns } from '../helpers/netns';
 import { sleep } from '../../shared/sleep';
+import { builds } from '../helpers/plugins';
 
 const DRIVER = process.env.BRIDGE_DRIVER === '1';
 
@@ -90,11 +91,11 @@ else tests();
 
 function tests(): void {
 
-  const CNI_PATH = (process.env.BRIDGE_TEST_CNI_PATH ?? '/usr/lib/cni').split(':');
+  const CNI_PATH = (process.env.BRIDGE_TEST_CNI_PATH ?? builds()[0]!.dir).split(':');
   const tmpDirs: string[] = [];
   // A CNI_PATH whose host-local carries our bundle header, so the delegate runs our host-local
-  // in-process (registered by the driver): needed for spec 1.1 configs, GC and STATUS, which
-  // the reference Go host-local here (max 1.0.0) does not speak.
+  // in-process (registered by the driver), as flannel's and bridge's own builds do: the GC and
+  // STATUS tests exercise that path (BRIDGE_TEST_CNI_PATH may name a host-local of max 1.0.0).
   const OUR_PATH = (() => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cts-bridge-path-'));
     tmpDirs.push(d);

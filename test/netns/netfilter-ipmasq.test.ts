@@ -129,7 +129,9 @@ describe('ipmasq (netns)', { skip: !ROOT && 'needs root' }, () => {
     assert.deepEqual(comments(), []);
   });
 
-  test('interop with the Go bridge (iptables ipMasq): its rules removed by ours, ours by its DEL', { skip: !fs.existsSync(GO_BRIDGE) && 'no Go bridge' }, () => {
+  test('interop with the Go bridge (iptables ipMasq): its rules removed by ours, ours by its DEL', () => {
+    // An interop test without the reference plugins fails: it must not pass by not running.
+    for (const f of [GO_BRIDGE, GO_HOSTLOCAL]) assert.ok(fs.existsSync(f), `${f} missing: install containernetworking-plugins (bash scripts/install-deps.sh)`);
     const cns = makeNetns('nfmasqc').name;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cts-nfmasq-'));
     try {

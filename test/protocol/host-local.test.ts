@@ -162,7 +162,7 @@ for (const b of builds()) {
     });
 
     it('interop with the reference Go host-local in one data dir', () => {
-      assert.ok(fs.existsSync(GO_HOST_LOCAL), `${GO_HOST_LOCAL} missing: apt-get install containernetworking-plugins`);
+      assert.ok(fs.existsSync(GO_HOST_LOCAL), `${GO_HOST_LOCAL} missing: install containernetworking-plugins (bash scripts/install-deps.sh)`);
       const dir = fresh();
       const c = ipamConf(dir, '0.4.0', { subnet: '10.4.0.0/24' });
       const goDir = path.dirname(GO_HOST_LOCAL);

@@ -6,11 +6,15 @@ import type { NetConf } from '../../../shared/cni/types';
 import { parseFlannelConf } from '../../../plugins/flannel/config';
 import { buildDelegateConf } from '../../../plugins/flannel/delegate';
 import { loadSubnetEnv } from '../../../plugins/flannel/subnet-env';
+import { negotiateVersion } from '../../helpers/libcni-conf';
 
 // Compiled to <outDir>/test/unit/flannel: the repository root is four levels up.
 const EXAMPLES = path.resolve(__dirname, '../../../../conf-examples');
 
-/** The per-plugin request libcni derives from a conflist entry (name and cniVersion injected). */
+/**
+ * The per-plugin request libcni (>= 1.2) derives from a conflist entry: name and the negotiated
+ * cniVersion injected (the 1.1 example names 1.0.0 plus cniVersions, so new libcni picks 1.1.0).
+ */
 function flannelEntry(file: string): NetConf {
   const list = JSON.parse(readFileSync(path.join(EXAMPLES, file), 'utf8')) as {
     name: string;
@@ -23,7 +27,7 @@ function flannelEntry(file: string): NetConf {
     list.plugins.map((p) => p.type),
     ['flannel', 'portmap'],
   );
-  return { ...entry, name: list.name, cniVersion: list.cniVersion } as NetConf;
+  return { ...entry, name: list.name, cniVersion: negotiateVersion(list as unknown as Record<string, unknown>) } as NetConf;
 }
 
 for (const [file, version] of [['10-flannel.conflist', '0.3.1'], ['10-flannel-1.1.conflist', '1.1.0']] as const) {
