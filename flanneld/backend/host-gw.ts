@@ -51,8 +51,9 @@ export class HostGwNetwork implements BackendNetwork {
     const ext = { index: this.ext.index, name: this.ext.name };
     const names = new Map([[ext.index, ext.name]]);
     for (const family of families(this.config)) {
-      const desired = hostGwDesired(remote, family, ext, (m) => this.log('warn', m));
-      const actual = reconcileScope(this.sock, { family, network: this.config.plans[family]!.network }, desired, names, report);
+      const network = this.config.plans[family]!.network;
+      const desired = hostGwDesired(remote, family, network, ext, (m) => this.log('warn', m));
+      const actual = reconcileScope(this.sock, { family, network }, desired, names, report);
       this.last.set(family, { desired, actual });
     }
     return report;

@@ -173,7 +173,7 @@ export class VxlanNetwork implements BackendNetwork {
         }
       }
       const desired = vxlanDesired(remote, {
-        family: st.family, dev: st.dev, ext: { index: this.ext.index, name: this.ext.name }, ...(directRoutes ? { directRoutes } : {}),
+        family: st.family, network, dev: st.dev, ext: { index: this.ext.index, name: this.ext.name }, ...(directRoutes ? { directRoutes } : {}),
       }, warn);
       const names = new Map([[st.dev.index, st.dev.name], [this.ext.index, this.ext.name]]);
       st.lastActual = reconcileScope(this.sock, { family: st.family, network, dev: st.dev }, desired, names, report);

@@ -44,10 +44,18 @@ export const emptyState = (): DesiredState => ({ neighs: [], fdb: [], routes: []
 
 export type Warn = (msg: string) => void;
 
-/** The lease's subnet and public IP of this family; a warning and null when one is missing. */
-function leaseAddrs(lease: Lease, family: Family, warn: Warn): { subnet: CIDR; publicIP: IP } | null {
+/**
+ * The lease's subnet and public IP of this family; a warning and null when one is missing, or
+ * when the subnet lies outside Network (its route would not count as ours, so it could never be
+ * removed again).
+ */
+function leaseAddrs(lease: Lease, family: Family, network: CIDR, warn: Warn): { subnet: CIDR; publicIP: IP } | null {
   const subnet = lease.subnets[family];
   if (!subnet) return null; // a v4-only peer in a dual-stack network: nothing to do for v6
+  if (subnet.prefix < network.prefix || !contains(network, subnet.ip)) {
+    warn(`lease ${lease.keyName}: ${formatCIDR(subnet)} is outside Network ${formatCIDR(network)}, ignored`);
+    return null;
+  }
   const publicIP = lease.attrs.publicIP[family];
   if (!publicIP) {
     warn(`lease ${lease.keyName}: no IPv${family} PublicIP, its ${formatCIDR(subnet)} is not routed`);
@@ -78,6 +86,8 @@ export function sameL2(ip: IP, routes: RouteInfo[], extIndex: number): boolean {
 
 export interface VxlanDesiredCtx {
   family: Family;
+  /** This family's Network. */
+  network: CIDR;
   dev: Dev;
   ext: Dev;
   /** DirectRouting: main-table routes of this family (for sameL2); undefined when off. */
@@ -95,7 +105,7 @@ export function vxlanDesired(leases: Lease[], ctx: VxlanDesiredCtx, warn: Warn):
   const out = emptyState();
   for (const lease of leases) {
     if (!ofType(lease, 'vxlan', warn)) continue;
-    const a = leaseAddrs(lease, ctx.family, warn);
+    const a = leaseAddrs(lease, ctx.family, ctx.network, warn);
     if (!a) continue;
     const data = parseVxlanBackendData(lease.attrs.backendData[ctx.family]);
     if (typeof data === 'string') {
@@ -116,11 +126,11 @@ export function vxlanDesired(leases: Lease[], ctx: VxlanDesiredCtx, warn: Warn):
 }
 
 /** host-gw (§6): per remote lease, `<subnet> via <PublicIP> dev <ext>`. */
-export function hostGwDesired(leases: Lease[], family: Family, ext: Dev, warn: Warn): DesiredState {
+export function hostGwDesired(leases: Lease[], family: Family, network: CIDR, ext: Dev, warn: Warn): DesiredState {
   const out = emptyState();
   for (const lease of leases) {
     if (!ofType(lease, 'host-gw', warn)) continue;
-    const a = leaseAddrs(lease, family, warn);
+    const a = leaseAddrs(lease, family, network, warn);
     if (!a) continue;
     out.routes.push({ dst: a.subnet, gw: a.publicIP, dev: ext, onlink: false });
   }

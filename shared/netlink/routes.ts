@@ -127,21 +127,18 @@ export interface RouteFilter {
 }
 
 /**
- * Routes (cloned cache entries excluded). The table and protocol also go in the request header:
- * a kernel with strict dump checking (NETLINK_GET_STRICT_CHK, which the addon sets) filters
- * them itself, so a dump for one protocol does not copy the whole table; older kernels ignore
- * them and the filter below still applies.
+ * Routes (cloned cache entries excluded). The protocol also goes in the request header: a kernel
+ * with strict dump checking (NETLINK_GET_STRICT_CHK, which the addon sets) filters on it itself,
+ * so a dump for one protocol does not copy the whole table; older kernels ignore it and the
+ * filter below still applies.
  */
 export function listRoutes(s: NetlinkSocket, filter: RouteFilter = {}): RouteInfo[] {
   const families: Family[] = filter.family ? [filter.family] : [4, 6];
   const table = filter.table ?? RT_TABLE_MAIN;
   const out: RouteInfo[] = [];
   for (const f of families) {
-    const header = formatRoute({
-      family: familyToAf(f),
-      table: table !== 0 && table < 256 ? table : RT_TABLE_UNSPEC,
-      protocol: filter.protocol ?? 0,
-    });
+    // No table in the header: a strict kernel answers ENOENT for a table that does not exist.
+    const header = formatRoute({ family: familyToAf(f), protocol: filter.protocol ?? 0 });
     for (const r of s.request(RTM.GETROUTE, FlagsGet.DUMP, header)) {
       if (r.length >= 12 && u32(r, 8) & RTM_F_CLONED) continue;
       for (const ri of decodeRoute(r)) {

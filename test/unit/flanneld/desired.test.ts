@@ -11,6 +11,8 @@ import type { ActualState, DesiredState } from '../../../flanneld/datapath/desir
 import { RTPROT_FLANNEL, ownedFdb, ownedNeighbours, ownedRoutes } from '../../../flanneld/datapath/ownership';
 
 const DEV = { index: 10, name: 'flannel.1' };
+const NET4 = mustParseCIDR('10.5.0.0/16');
+const NET6 = mustParseCIDR('fc00::/48');
 const DEV6 = { index: 11, name: 'flannel-v6.1' };
 const EXT = { index: 2, name: 'eth0' };
 
@@ -44,7 +46,7 @@ const route = (dst: string, gw: string | undefined, index: number, o: Partial<Ro
 describe('vxlanDesired', () => {
   it('gives ARP, FDB and an onlink route per vxlan lease', () => {
     const warns: string[] = [];
-    const s = vxlanDesired([lease('10.5.52.0/24', '192.168.1.2', '0A:00:00:00:00:01')], { family: 4, dev: DEV, ext: EXT }, (m) => warns.push(m));
+    const s = vxlanDesired([lease('10.5.52.0/24', '192.168.1.2', '0A:00:00:00:00:01')], { family: 4, network: NET4, dev: DEV, ext: EXT }, (m) => warns.push(m));
     assert.deepEqual(lines(s), [
       'neigh 10.5.52.0 lladdr 0a:00:00:00:00:01 dev flannel.1 nud permanent',
       'fdb 0a:00:00:00:00:01 dev flannel.1 dst 192.168.1.2 self permanent',
@@ -55,7 +57,7 @@ describe('vxlanDesired', () => {
 
   it('IPv6 uses the same path: <subnet>:: as gateway and the v6 public IP', () => {
     const l = lease(null, null, null, { v6: 'fc00:0:0:5::/64', pub6: 'fd00::2', mac6: '0a:00:00:00:00:06' });
-    const s = vxlanDesired([l], { family: 6, dev: DEV6, ext: EXT }, () => {});
+    const s = vxlanDesired([l], { family: 6, network: NET6, dev: DEV6, ext: EXT }, () => {});
     assert.deepEqual(lines(s), [
       'neigh fc00:0:0:5:: lladdr 0a:00:00:00:00:06 dev flannel-v6.1 nud permanent',
       'fdb 0a:00:00:00:00:06 dev flannel-v6.1 dst fd00::2 self permanent',
@@ -71,9 +73,13 @@ describe('vxlanDesired', () => {
       lease('10.5.3.0/24', '192.168.1.4', 'zz:00:00:00:00:01'),
       lease('10.5.4.0/24', '192.168.1.5', '01:00:5e:00:00:01'),
       lease('10.5.5.0/24', null, '0a:00:00:00:00:05'),
-    ], { family: 4, dev: DEV, ext: EXT }, (m) => warns.push(m));
+      lease('10.6.0.0/24', '192.168.1.6', '0a:00:00:00:00:06'),
+      lease('10.5.0.0/15', '192.168.1.7', '0a:00:00:00:00:07'),
+    ], { family: 4, network: NET4, dev: DEV, ext: EXT }, (m) => warns.push(m));
     assert.deepEqual(lines(s), []);
-    assert.equal(warns.length, 5);
+    assert.equal(warns.length, 7);
+    assert.match(warns[5]!, /lease 10\.6\.0\.0-24: 10\.6\.0\.0\/24 is outside Network 10\.5\.0\.0\/16, ignored/);
+    assert.match(warns[6]!, /10\.5\.0\.0\/15 is outside Network/);
     assert.match(warns[0]!, /lease 10\.5\.1\.0-24: BackendType "host-gw" is not "vxlan", ignored/);
     assert.match(warns[1]!, /BackendData is absent, skipped/);
     assert.match(warns[2]!, /invalid VtepMAC "zz:00:00:00:00:01"/);
@@ -83,7 +89,7 @@ describe('vxlanDesired', () => {
 
   it('a v4-only peer in a dual-stack network has nothing for v6, silently', () => {
     const warns: string[] = [];
-    const s = vxlanDesired([lease('10.5.52.0/24', '192.168.1.2', '0a:00:00:00:00:01')], { family: 6, dev: DEV6, ext: EXT }, (m) => warns.push(m));
+    const s = vxlanDesired([lease('10.5.52.0/24', '192.168.1.2', '0a:00:00:00:00:01')], { family: 6, network: NET6, dev: DEV6, ext: EXT }, (m) => warns.push(m));
     assert.deepEqual(lines(s), []);
     assert.deepEqual(warns, []);
   });
@@ -96,7 +102,7 @@ describe('vxlanDesired', () => {
     const s = vxlanDesired([
       lease('10.5.52.0/24', '192.168.1.2', '0a:00:00:00:00:01'),
       lease('10.5.53.0/24', '172.16.0.9', '0a:00:00:00:00:02'),
-    ], { family: 4, dev: DEV, ext: EXT, directRoutes: routes }, () => {});
+    ], { family: 4, network: NET4, dev: DEV, ext: EXT, directRoutes: routes }, () => {});
     assert.deepEqual(lines(s), [
       'neigh 10.5.53.0 lladdr 0a:00:00:00:00:02 dev flannel.1 nud permanent',
       'fdb 0a:00:00:00:00:01 dev flannel.1 dst 192.168.1.2 self permanent',
@@ -111,7 +117,7 @@ describe('vxlanDesired', () => {
     const s = vxlanDesired([
       lease('10.5.52.0/24', '192.168.1.2', '0a:00:00:00:00:01'),
       lease('10.5.52.0/24', '192.168.1.3', '0a:00:00:00:00:02'),
-    ], { family: 4, dev: DEV, ext: EXT }, (m) => warns.push(m));
+    ], { family: 4, network: NET4, dev: DEV, ext: EXT }, (m) => warns.push(m));
     assert.equal(s.routes.length, 1);
     assert.equal(formatIP(s.routes[0]!.gw), '10.5.52.0');
     assert.equal(s.neighs.length, 1);
@@ -138,10 +144,10 @@ describe('sameL2', () => {
 describe('hostGwDesired', () => {
   it('routes each host-gw lease via its PublicIP on the external interface', () => {
     const l = lease('10.5.52.0/24', '192.168.1.2', null, { type: 'host-gw', v6: 'fc00:0:0:5::/64', pub6: 'fd00::2' });
-    assert.deepEqual(lines(hostGwDesired([l], 4, EXT, () => {})), ['route 10.5.52.0/24 via 192.168.1.2 dev eth0']);
-    assert.deepEqual(lines(hostGwDesired([l], 6, EXT, () => {})), ['route fc00:0:0:5::/64 via fd00::2 dev eth0']);
+    assert.deepEqual(lines(hostGwDesired([l], 4, NET4, EXT, () => {})), ['route 10.5.52.0/24 via 192.168.1.2 dev eth0']);
+    assert.deepEqual(lines(hostGwDesired([l], 6, NET6, EXT, () => {})), ['route fc00:0:0:5::/64 via fd00::2 dev eth0']);
     const warns: string[] = [];
-    assert.deepEqual(lines(hostGwDesired([lease('10.5.1.0/24', '192.168.1.2', '0a:00:00:00:00:01')], 4, EXT, (m) => warns.push(m))), []);
+    assert.deepEqual(lines(hostGwDesired([lease('10.5.1.0/24', '192.168.1.2', '0a:00:00:00:00:01')], 4, NET4, EXT, (m) => warns.push(m))), []);
     assert.equal(warns.length, 1);
   });
 });
@@ -167,7 +173,7 @@ describe('ownership', () => {
 });
 
 describe('diff', () => {
-  const want = (leases: Lease[], family: Family = 4): DesiredState => vxlanDesired(leases, { family, dev: DEV, ext: EXT }, () => {});
+  const want = (leases: Lease[], family: Family = 4): DesiredState => vxlanDesired(leases, { family, network: family === 4 ? NET4 : NET6, dev: DEV, ext: EXT }, () => {});
   const actualOf = (s: DesiredState): ActualState => ({
     neighs: s.neighs.map((n) => ({ index: n.dev.index, ip: n.ip, mac: n.mac, state: 0x80 })),
     fdb: s.fdb.map((f) => ({ index: f.dev.index, mac: f.mac, dst: f.dst, state: 0x80, flags: 2 })),
@@ -222,8 +228,9 @@ describe('diff', () => {
 
   // A loose bound (shared CI machines), but far below what a quadratic compare would take.
   it('1000 peers: desired state and diff in under 500 ms', () => {
-    const leases = Array.from({ length: 1000 }, (_, i) => lease(`10.${100 + (i >> 8)}.${i & 255}.0/24`, `172.16.${i >> 8}.${i & 255}`, `0a:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`));
+    const leases = Array.from({ length: 1000 }, (_, i) => lease(`10.5.${i & 255}.${(i >> 8) * 16}/28`, `172.16.${i >> 8}.${i & 255}`, `0a:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`));
     const d0 = want(leases);
+    assert.equal(d0.routes.length, 1000);
     const act = actualOf(d0);
     const t = process.hrtime.bigint();
     const d = diff(want(leases), act);
