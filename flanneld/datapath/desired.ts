@@ -142,7 +142,7 @@ const neighKey = (n: { dev: Dev; ip: IP } | Neighbour): string => `${'dev' in n 
 const fdbKey = (f: { index: number; mac: string; dst: IP }): string => `${f.index}|${f.mac.toLowerCase()}|${formatIP(f.dst)}`;
 const routeKey = (dst: CIDR): string => formatCIDR(dst);
 
-/** Two leases claiming one subnet (or one VtepMAC+PublicIP) cannot both win: the first does. */
+/** Two leases claiming one subnet (or one VtepMAC) cannot both win: the first does. */
 function dedupe(s: DesiredState, warn: Warn): DesiredState {
   const seen = new Set<string>();
   const routes = s.routes.filter((r) => {
@@ -156,10 +156,16 @@ function dedupe(s: DesiredState, warn: Warn): DesiredState {
   });
   const nseen = new Set<string>();
   const neighs = s.neighs.filter((n) => !nseen.has(neighKey(n)) && !!nseen.add(neighKey(n)));
+  // `bridge fdb replace` keeps one remote per MAC: two leases with one VtepMAC cannot both have theirs.
   const fseen = new Set<string>();
   const fdb = s.fdb.filter((f) => {
-    const k = fdbKey({ index: f.dev.index, mac: f.mac, dst: f.dst });
-    return !fseen.has(k) && !!fseen.add(k);
+    const k = `${f.dev.index}|${f.mac.toLowerCase()}`;
+    if (fseen.has(k)) {
+      warn(`two leases publish VtepMAC ${f.mac}; the first one's FDB entry is used`);
+      return false;
+    }
+    fseen.add(k);
+    return true;
   });
   return { neighs, fdb, routes };
 }

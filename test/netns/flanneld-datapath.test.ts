@@ -452,3 +452,24 @@ describe('dual-stack vxlan and a thousand peers (netns)', () => {
     assert.deepEqual([routes(a).length, routes(a, 6).length, fdb(a, 'flannel.1').length, neighs(a, 'flannel-v6.1').length], [0, 0, 0, 0]);
   });
 });
+
+describe('vxlan DirectRouting (netns)', () => {
+  const [a, b] = nodePair('dr', 54);
+  const cfg = vxlanConfig('10.5.0.0/16', { Type: 'vxlan', DirectRouting: true });
+
+  it('a peer on our L2 is routed via its public IP on ul0, a farther one through flannel.1; ping', () => {
+    const beA = backend(a, cfg);
+    const beB = backend(b, cfg);
+    const la = leaseOf(a, beA, { 4: '10.5.1.0/24' });
+    const lb = leaseOf(b, beB, { 4: '10.5.2.0/24' });
+    const far: Lease = { ...lb, keyName: '10.5.3.0-24', subnets: { 4: mustParseCIDR('10.5.3.0/24') }, attrs: { ...lb.attrs, publicIP: { 4: mustParseIP('172.16.0.9') }, backendData: { 4: { VNI: 1, VtepMAC: '0a:00:00:00:03:03' } } } };
+    beA.setOwnLease(la);
+    beB.setOwnLease(lb);
+    assert.deepEqual(beA.reconcile([lb, far]).errors, []);
+    assert.deepEqual(beB.reconcile([la]).errors, []);
+    assert.deepEqual(routes(a), ['10.5.2.0/24 via 192.168.54.2 dev ul0', '10.5.3.0/24 via 10.5.3.0 dev flannel.1 onlink']);
+    assert.deepEqual(neighs(a, 'flannel.1'), ['10.5.3.0 0a:00:00:00:03:03']);
+    ping(a, '10.5.1.0', '10.5.2.0');
+    assert.deepEqual(beA.reconcile([lb, far]), { added: [], removed: [], errors: [] });
+  });
+});

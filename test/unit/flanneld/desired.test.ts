@@ -123,6 +123,17 @@ describe('vxlanDesired', () => {
     assert.equal(s.neighs.length, 1);
     assert.match(warns[0]!, /two leases want a route to 10\.5\.52\.0\/24/);
   });
+
+  it('two leases with one VtepMAC: one FDB entry (the kernel keeps one remote per MAC), with a warning', () => {
+    const warns: string[] = [];
+    const s = vxlanDesired([
+      lease('10.5.52.0/24', '192.168.1.2', '0a:00:00:00:00:01'),
+      lease('10.5.53.0/24', '192.168.1.3', '0a:00:00:00:00:01'),
+    ], { family: 4, network: NET4, dev: DEV, ext: EXT }, (m) => warns.push(m));
+    assert.deepEqual(s.fdb.map((f) => formatIP(f.dst)), ['192.168.1.2']);
+    assert.equal(s.routes.length, 2);
+    assert.match(warns[0]!, /two leases publish VtepMAC 0a:00:00:00:00:01/);
+  });
 });
 
 describe('sameL2', () => {
