@@ -1,15 +1,18 @@
-// The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets and flock(2).
+// The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets, flock(2) and
+// AF_UNIX datagrams (sd_notify).
 // Pure N-API (node_api.h) so the same binary loads in Node >= 20 and in Bun, including a
 // `bun build --compile` executable. Contract: shared/native/addon.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <node_api.h>
@@ -207,6 +210,62 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Reads a string argument into buf (NUL-terminated); returns its length, or -1 with a pending
+// TypeError when it is not a string or does not fit.
+static ssize_t get_string(napi_env env, napi_value v, char *buf, size_t size, const char *what) {
+  napi_valuetype t = napi_undefined;
+  if (v) napi_typeof(env, v, &t);
+  if (t != napi_string) {
+    throw_type(env, what);
+    return -1;
+  }
+  size_t len = 0;
+  napi_get_value_string_utf8(env, v, NULL, 0, &len);
+  if (len + 1 > size) {
+    throw_type(env, what);
+    return -1;
+  }
+  napi_get_value_string_utf8(env, v, buf, size, &len);
+  return (ssize_t)len;
+}
+
+// sdNotify(socketPath, message): one datagram to systemd's notification socket ($NOTIFY_SOCKET),
+// as sd_notify(3) does. A path starting with '@' names an abstract socket: the '@' becomes the
+// leading NUL and the address length stops at the name's end (abstract names are not
+// NUL-terminated).
+static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2] = {NULL, NULL};
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  char path[sizeof sa.sun_path + 1];
+  ssize_t plen = get_string(env, args[0], path, sizeof path,
+                            "sdNotify: socket path must be a string of at most 108 bytes");
+  if (plen < 0) return NULL;
+  if (plen == 0 || (plen == 1 && path[0] == '@')) return throw_type(env, "sdNotify: empty socket path");
+  if (path[0] != '@' && path[0] != '/') return throw_type(env, "sdNotify: socket path must be absolute or start with '@'");
+  if (path[0] != '@' && (size_t)plen >= sizeof sa.sun_path) return throw_type(env, "sdNotify: socket path too long");
+  memcpy(sa.sun_path, path, (size_t)plen);
+  if (path[0] == '@') sa.sun_path[0] = '\0';
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)plen + (path[0] == '@' ? 0 : 1));
+  char msg[4096];
+  ssize_t mlen = get_string(env, args[1], msg, sizeof msg, "sdNotify: message must be a string of under 4096 bytes");
+  if (mlen < 0) return NULL;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  ssize_t n;
+  do {
+    n = sendto(fd, msg, (size_t)mlen, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+  } while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "sendto", e);
+  if (n != mlen) return throw_errno(env, "sendto", EMSGSIZE);
+  return NULL;
+}
+
 static void def(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -219,5 +278,6 @@ NAPI_MODULE_INIT() {
   def(env, exports, "nlSend", js_nl_send);
   def(env, exports, "nlRecv", js_nl_recv);
   def(env, exports, "flock", js_flock);
+  def(env, exports, "sdNotify", js_sd_notify);
   return exports;
 }

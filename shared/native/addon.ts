@@ -27,6 +27,10 @@ export interface NativeAddon {
   nlRecv(fd: number): Buffer;
   /** flock(2); throws code 'EWOULDBLOCK'/'EAGAIN' with LOCK_NB when held elsewhere. */
   flock(fd: number, op: number): void;
+  /** One AF_UNIX datagram (SOCK_CLOEXEC socket, closed after) to socketPath: an absolute path,
+   *  or '@name' for an abstract socket ($NOTIFY_SOCKET's two forms). Throws code 'ENOENT',
+   *  'ECONNREFUSED', … from sendto. */
+  sdNotify(socketPath: string, message: string): void;
 }
 
 export interface NativeError extends Error {

@@ -50,7 +50,7 @@ export const IFA_FLAGS = 8;
 export const IFA_F_NOPREFIXROUTE = 0x200;
 
 export const RTA = {
-  DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, METRICS: 8, MULTIPATH: 9, TABLE: 15,
+  DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9, TABLE: 15,
 } as const;
 export const RTAX_MTU = 2;
 export const RTAX_ADVMSS = 8;

@@ -39,9 +39,14 @@ export function deleteFdb(s: NetlinkSocket, f: { index: number; mac: string; dst
   }));
 }
 
+/**
+ * FDB entries. With an index, ndm_ifindex is set in the request: a kernel with strict dump
+ * checking then dumps only that port/device (older kernels ignore it; the filter below applies).
+ */
 export function listFdb(s: NetlinkSocket, index?: number): FdbEntry[] {
   const out: FdbEntry[] = [];
-  for (const r of s.request(RTM.GETNEIGH, FlagsGet.DUMP, formatNeighbor({ family: AF_BRIDGE }))) {
+  const req = formatNeighbor({ family: AF_BRIDGE, ...(index !== undefined ? { ifindex: index } : {}) });
+  for (const r of s.request(RTM.GETNEIGH, FlagsGet.DUMP, req)) {
     const d = decodeNeigh(r);
     if (!d || d.family !== AF_BRIDGE) continue;
     if (index !== undefined && d.index !== index) continue;

@@ -69,8 +69,9 @@ export function vxlanCreatePayload(spec: VxlanSpec): Buffer {
     local: v4 ? ipToBytes(spec.local) : undefined,
     local6: v4 ? undefined : ipToBytes(spec.local),
     link: spec.linkIndex,
-    port: putU16be(spec.port),
+    port: spec.port > 0 ? putU16be(spec.port) : undefined,
     learning: spec.learning ? 1 : 0,
+    gbp: spec.gbp ? true : undefined,
   }));
   return linkPayload(ifinfomsg(), {
     ifname: spec.name,
@@ -119,6 +120,7 @@ export function decodeLinkMessage(payload: Buffer): DecodedLink {
         ...(vx.port && vx.port.length === 2 ? { port: vx.port.readUInt16BE(0) } : {}),
         ...(local && (local.length === 4 || local.length === 16) ? { local: ipFromBytes(local) } : {}),
         ...(vx.link ? { linkIndex: vx.link } : {}),
+        ...(vx.gbp ? { gbp: true } : {}),
       };
     }
     if (info.slaveKind) out.slaveKind = info.slaveKind;

@@ -1,9 +1,10 @@
 // ARP/NDP neighbour entries (RTM_*NEIGH, AF_INET/AF_INET6).
 import { FlagsGet, FlagsNew } from 'netlink/dist/constants';
-import { formatNeighbor } from 'netlink/dist/rt/structs';
+import { putU32 } from 'netlink/dist/structs';
+import { formatNeighbor, formatNeighborAttrs } from 'netlink/dist/rt/structs';
 import type { Family, IP, Neighbour } from './types';
 import type { NetlinkSocket } from './socket';
-import { afToFamily, familyToAf } from './attrs';
+import { afToFamily, attrStream, familyToAf } from './attrs';
 import { AF_UNSPEC, NUD_PERMANENT, NUD_REACHABLE, RTM } from './constants';
 import { decodeNeigh, neighPayload } from './neigh-codec';
 
@@ -23,10 +24,19 @@ export function deleteNeighbour(s: NetlinkSocket, index: number, ip: IP): void {
   s.request(RTM.DELNEIGH, 0, neighPayload({ family: familyToAf(ip.family), index, dst: ip }));
 }
 
+/**
+ * Neighbour entries. With an index, NDA_IFINDEX goes in the request: a kernel with strict dump
+ * checking then walks only that device's entries (older kernels ignore it; the filter below
+ * still applies).
+ */
 export function listNeighbours(s: NetlinkSocket, filter: { index?: number; family?: Family } = {}): Neighbour[] {
   const af = filter.family ? familyToAf(filter.family) : AF_UNSPEC;
+  const req = attrStream((o) => {
+    o.emit(formatNeighbor({ family: af }));
+    if (filter.index !== undefined) o.emit(formatNeighborAttrs({ ifindex: putU32(filter.index) }));
+  });
   const out: Neighbour[] = [];
-  for (const r of s.request(RTM.GETNEIGH, FlagsGet.DUMP, formatNeighbor({ family: af }))) {
+  for (const r of s.request(RTM.GETNEIGH, FlagsGet.DUMP, req)) {
     const d = decodeNeigh(r);
     // An AF_UNSPEC dump also walks the bridge FDB (AF_BRIDGE): keep IP neighbours only.
     if (!d || !d.dst || !afToFamily(d.family)) continue;

@@ -84,7 +84,7 @@ export function decodeRoute(payload: Buffer): RouteInfo[] {
   const a = attrMap(payload.subarray(12));
   const dstIp: IP = ipFromAttr(a.get(RTA.DST)) ?? { family, value: 0n };
   const tableAttr = a.get(RTA.TABLE);
-  const base = {
+  const base: RouteInfo = {
     dst: { ip: dstIp, prefix: payload[1]! },
     scope: payload[6]!,
     metric: a.has(RTA.PRIORITY) ? u32(a.get(RTA.PRIORITY)!) : 0,
@@ -93,6 +93,8 @@ export function decodeRoute(payload: Buffer): RouteInfo[] {
     type: payload[7]!,
     flags: u32(payload, 8),
   };
+  const prefsrc = ipFromAttr(a.get(RTA.PREFSRC));
+  if (prefsrc) base.prefsrc = prefsrc;
   const mp = a.get(RTA.MULTIPATH);
   if (!mp) {
     const r: RouteInfo = { ...base };
@@ -120,20 +122,29 @@ export interface RouteFilter {
   /** Default: the main table (254), like `ip route show`; 0 = every table. */
   table?: number;
   index?: number;
+  /** Only routes of this RTPROT_* (e.g. a daemon's own tag). */
+  protocol?: number;
 }
 
-/** Routes (cloned cache entries excluded). */
+/**
+ * Routes (cloned cache entries excluded). The protocol also goes in the request header: a kernel
+ * with strict dump checking (NETLINK_GET_STRICT_CHK, which the addon sets) filters on it itself,
+ * so a dump for one protocol does not copy the whole table; older kernels ignore it and the
+ * filter below still applies.
+ */
 export function listRoutes(s: NetlinkSocket, filter: RouteFilter = {}): RouteInfo[] {
   const families: Family[] = filter.family ? [filter.family] : [4, 6];
   const table = filter.table ?? RT_TABLE_MAIN;
   const out: RouteInfo[] = [];
   for (const f of families) {
-    const header = formatRoute({ family: familyToAf(f) });
+    // No table in the header: a strict kernel answers ENOENT for a table that does not exist.
+    const header = formatRoute({ family: familyToAf(f), protocol: filter.protocol ?? 0 });
     for (const r of s.request(RTM.GETROUTE, FlagsGet.DUMP, header)) {
       if (r.length >= 12 && u32(r, 8) & RTM_F_CLONED) continue;
       for (const ri of decodeRoute(r)) {
         if (table !== 0 && ri.table !== table) continue;
         if (filter.index !== undefined && ri.index !== filter.index) continue;
+        if (filter.protocol !== undefined && ri.protocol !== filter.protocol) continue;
         out.push(ri);
       }
     }

@@ -27,7 +27,7 @@ export interface Link {
   /** Bridge options (kind 'bridge'). */
   bridge?: { vlanFiltering: boolean };
   /** vxlan options (kind 'vxlan'). */
-  vxlan?: { vni: number; port?: number; local?: IP; linkIndex?: number; learning: boolean };
+  vxlan?: { vni: number; port?: number; local?: IP; linkIndex?: number; learning: boolean; gbp?: boolean };
 }
 
 export interface BridgeSpec {
@@ -50,11 +50,14 @@ export interface VethSpec {
 export interface VxlanSpec {
   name: string;
   vni: number;
+  /** UDP destination port; 0 = not sent, the kernel's default (module parameter, 8472) applies. */
   port: number;
   local: IP;
   /** Underlay device index (IFLA_VXLAN_LINK). */
   linkIndex: number;
   learning: boolean;
+  /** IFLA_VXLAN_GBP: the Group Policy extension (a flag attribute, sent only when true). */
+  gbp?: boolean;
   mtu?: number;
   mac?: string;
 }
@@ -94,6 +97,8 @@ export interface RouteInfo {
   protocol: number;
   flags: number;
   type: number;
+  /** RTA_PREFSRC: the source address the kernel picks (e.g. in a routeGet answer). */
+  prefsrc?: IP;
 }
 
 export interface Neighbour {

@@ -613,3 +613,45 @@ describe('neighbours and FDB', () => {
     });
   });
 });
+
+describe('dump filters and vxlan options (flanneld)', () => {
+  it('listRoutes by protocol; routeGet reports the preferred source', () => {
+    withNode(({ ns, s }) => {
+      nl.createVeth(s, { name: 'under0', peerName: 'under1' });
+      const under = nl.getLinkByName(s, 'under0')!;
+      nl.setLinkUp(s, under.index);
+      nl.addAddress(s, under.index, mustParseCIDR('192.168.50.1/24'));
+      nl.addAddress(s, under.index, mustParseCIDR('192.168.50.9/24'));
+      nl.addRoute(s, { dst: mustParseCIDR('10.5.2.0/24'), gw: mustParseIP('192.168.50.2'), index: under.index, protocol: 127 });
+      nl.addRoute(s, { dst: mustParseCIDR('10.5.3.0/24'), gw: mustParseIP('192.168.50.3'), index: under.index });
+      const ours = nl.listRoutes(s, { family: 4, protocol: 127 });
+      assert.deepEqual(ours.map((r) => `${formatIP(r.dst.ip)}/${r.dst.prefix} ${r.protocol}`), ['10.5.2.0/24 127']);
+      assert.equal(nl.listRoutes(s, { family: 4, protocol: 3 }).filter((r) => r.dst.prefix === 24 && formatIP(r.dst.ip) === '10.5.3.0').length, 1);
+      assert.deepEqual(nl.listRoutes(s, { family: 6, protocol: 127 }), []);
+      ipIn(ns.name, ['route', 'add', '10.9.0.0/16', 'dev', 'under0', 'src', '192.168.50.9']);
+      assert.equal(formatIP(nl.routeGet(s, mustParseIP('10.9.1.1'))!.prefsrc!), '192.168.50.9');
+    });
+  });
+
+  it('listNeighbours and listFdb by device return that device only; vxlan GBP and the default port', () => {
+    withNode(({ ns, s }) => {
+      nl.createVeth(s, { name: 'under0', peerName: 'under1' });
+      const under = nl.getLinkByName(s, 'under0')!;
+      nl.addAddress(s, under.index, mustParseCIDR('192.168.50.1/24'));
+      const local = mustParseIP('192.168.50.1');
+      const v1 = nl.createVxlan(s, { name: 'vx1', vni: 1, port: 0, local, linkIndex: under.index, learning: false, gbp: true });
+      const v2 = nl.createVxlan(s, { name: 'vx2', vni: 2, port: 4789, local, linkIndex: under.index, learning: false });
+      const d1 = link(ns.name, 'vx1').linkinfo.info_data;
+      assert.deepEqual([d1.port, d1.gbp], [8472, true]);
+      assert.deepEqual([nl.getLinkByIndex(s, v1.index)!.vxlan!.gbp, nl.getLinkByIndex(s, v2.index)!.vxlan!.gbp], [true, undefined]);
+      for (const [v, n] of [[v1, 1], [v2, 2]] as const) {
+        nl.replaceNeighbour(s, { index: v.index, ip: mustParseIP(`10.5.${n}.0`), mac: `0a:00:00:00:00:0${n}`, permanent: true });
+        nl.replaceFdb(s, { index: v.index, mac: `0a:00:00:00:00:0${n}`, dst: mustParseIP(`192.168.50.${n + 1}`), permanent: true, self: true });
+      }
+      assert.deepEqual(nl.listNeighbours(s, { index: v1.index, family: 4 }).map((x) => formatIP(x.ip)), ['10.5.1.0']);
+      assert.deepEqual(nl.listNeighbours(s, { index: v2.index }).map((x) => formatIP(x.ip)), ['10.5.2.0']);
+      assert.deepEqual(nl.listFdb(s, v1.index).filter((e) => e.dst).map((e) => e.mac), ['0a:00:00:00:00:01']);
+      assert.deepEqual(nl.listFdb(s, v2.index).filter((e) => e.dst).map((e) => e.mac), ['0a:00:00:00:00:02']);
+    });
+  });
+});

@@ -136,6 +136,19 @@ describe('link payloads', () => {
     assert.equal(formatIP(v6.vxlan!.local!), 'fd00::1');
     assert.equal(v6.vxlan!.learning, true);
   });
+
+  it('vxlan: port 0 is not sent (the kernel default applies), GBP is a flag sent only when on', () => {
+    const p = vxlanCreatePayload({ name: 'flannel.1', vni: 1, port: 0, local: mustParseIP('192.168.50.1'), linkIndex: 7, learning: false, gbp: true });
+    assertAligned(p.subarray(16), nestedLinkTypes);
+    const data = attrMap(ifla.parseInfo(parseLinkMessage(p).attrs.linkinfo!).data!);
+    assert.equal(data.has(15), false, 'IFLA_VXLAN_PORT');
+    assert.deepEqual(data.get(23), Buffer.alloc(0), 'IFLA_VXLAN_GBP');
+    const l = decodeLink(p);
+    assert.equal(l.vxlan!.gbp, true);
+    assert.equal(l.vxlan!.port, undefined);
+    const off = attrMap(ifla.parseInfo(parseLinkMessage(vxlanCreatePayload({ name: 'x', vni: 1, port: 0, local: mustParseIP('192.168.50.1'), linkIndex: 7, learning: false })).attrs.linkinfo!).data!);
+    assert.equal(off.has(23), false);
+  });
 });
 
 describe('address payloads', () => {

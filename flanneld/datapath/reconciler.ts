@@ -1,0 +1,97 @@
+// Makes the kernel match a desired state: one dump each of neighbours and FDB (of our device) and
+// routes (of our protocol), a pure diff, then only the differences written. Cheap enough to run
+// every few seconds with a thousand peers (three dumps, no per-entry checks).
+import type { CIDR, Family } from '../types';
+import type { NetlinkSocket } from '../../shared/netlink';
+import * as nl from '../../shared/netlink';
+import { diff, describeFdb, describeNeigh, describeRoute } from './desired';
+import type { ActualState, DesiredState, Diff } from './desired';
+import { RTPROT_FLANNEL, ownedFdb, ownedNeighbours, ownedRoutes } from './ownership';
+
+export interface ReconcileReport {
+  added: string[];
+  removed: string[];
+  errors: string[];
+}
+
+export const emptyReport = (): ReconcileReport => ({ added: [], removed: [], errors: [] });
+
+/** Where this network's owned objects live, for one family. */
+export interface OwnedScope {
+  family: Family;
+  /** The network's Network of this family: our routes have their dst inside it. */
+  network: CIDR;
+  /** Our flannel.<VNI> device, whose permanent neighbours and FDB entries are ours (vxlan). */
+  dev?: { index: number; name: string };
+}
+
+/** The owned objects as the kernel has them now (three dumps at most). */
+export function readOwned(sock: NetlinkSocket, scope: OwnedScope): ActualState {
+  const routes = ownedRoutes(nl.listRoutes(sock, { family: scope.family, protocol: RTPROT_FLANNEL }), scope.network);
+  if (!scope.dev) return { neighs: [], fdb: [], routes };
+  return {
+    neighs: ownedNeighbours(nl.listNeighbours(sock, { index: scope.dev.index, family: scope.family }), scope.dev.index),
+    // The FDB of a vxlan device holds both families' remotes: keep this family's.
+    fdb: ownedFdb(nl.listFdb(sock, scope.dev.index), scope.dev.index).filter((f) => f.dst!.family === scope.family),
+    routes,
+  };
+}
+
+const nameOf = (names: Map<number, string>, index: number | undefined): string =>
+  index === undefined ? '?' : names.get(index) ?? `if${index}`;
+
+/**
+ * Writes a diff. Removals first (route, then FDB, then neighbour: the route is what sends
+ * traffic to the others), then additions in the opposite order (neighbour and FDB before the
+ * route, or the kernel would ARP for the gateway). Each failure is reported and the rest goes on.
+ */
+export function applyDiff(sock: NetlinkSocket, d: Diff, names: Map<number, string>, report: ReconcileReport): void {
+  const attempt = (list: string[], line: string, fn: () => void, ignoreMissing = false): void => {
+    try {
+      fn();
+      list.push(line);
+    } catch (e) {
+      if (ignoreMissing && nl.isNotFound(e)) return;
+      report.errors.push(`${list === report.added ? 'add' : 'remove'} ${line}: ${(e as Error).message}`);
+    }
+  };
+  for (const r of d.route.del) {
+    attempt(report.removed, describeRoute({ ...r, onlink: (r.flags & nl.constants.RTNH_F_ONLINK) !== 0 }, nameOf(names, r.index)), () =>
+      nl.delRoute(sock, {
+        dst: r.dst, table: r.table, protocol: RTPROT_FLANNEL,
+        ...(r.gw ? { gw: r.gw } : {}), ...(r.index !== undefined ? { index: r.index } : {}),
+      }), true);
+  }
+  for (const f of d.fdb.del) {
+    attempt(report.removed, describeFdb(f, nameOf(names, f.index)), () =>
+      nl.deleteFdb(sock, { index: f.index, mac: f.mac, ...(f.dst ? { dst: f.dst } : {}), self: true }), true);
+  }
+  for (const n of d.neigh.del) {
+    attempt(report.removed, describeNeigh(n, nameOf(names, n.index)), () => nl.deleteNeighbour(sock, n.index, n.ip), true);
+  }
+  for (const n of d.neigh.add) {
+    attempt(report.added, describeNeigh(n, n.dev.name), () =>
+      nl.replaceNeighbour(sock, { index: n.dev.index, ip: n.ip, mac: n.mac, permanent: true }));
+  }
+  for (const f of d.fdb.add) {
+    attempt(report.added, describeFdb(f, f.dev.name), () =>
+      nl.replaceFdb(sock, { index: f.dev.index, mac: f.mac, dst: f.dst, permanent: true, self: true }));
+  }
+  for (const r of d.route.add) {
+    attempt(report.added, describeRoute(r, r.dev.name), () =>
+      nl.replaceRoute(sock, { dst: r.dst, gw: r.gw, index: r.dev.index, onlink: r.onlink, protocol: RTPROT_FLANNEL }));
+  }
+}
+
+/** One family's full pass: read what we own, diff against desired, write the differences. */
+export function reconcileScope(sock: NetlinkSocket, scope: OwnedScope, desired: DesiredState, names: Map<number, string>, report: ReconcileReport): ActualState {
+  let actual: ActualState;
+  try {
+    actual = readOwned(sock, scope);
+  } catch (e) {
+    report.errors.push(`read IPv${scope.family} state: ${(e as Error).message}`);
+    return { neighs: [], fdb: [], routes: [] };
+  }
+  applyDiff(sock, diff(desired, actual), names, report);
+  return actual;
+}
