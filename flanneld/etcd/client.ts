@@ -2,7 +2,8 @@
 // (etcd3 #153 "RST_STREAM … ETIMEDOUT" after hours), a 5 s deadline on every non-stream call,
 // and TLS with per-endpoint identity checks (see tls.ts).
 import { readFileSync } from 'fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import * as grpc from '@grpc/grpc-js';
+import { Etcd3, castGrpcError, type IOptions } from 'etcd3';
 import { channelFor, diagnoseTls, type TlsMaterial } from './tls';
 import { EtcdOptionError, EtcdTlsError, EtcdUnavailableError } from './errors';
 
@@ -84,7 +85,7 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
 // `channelCredentials`/`channelOptions`, and the authenticator dials hosts by address with its
 // own `credentials`; replace both right after construction, before any call is made.
 function installTls(client: Etcd3, endpoints: Endpoint[], m: TlsMaterial, base: Record<string, unknown>): void {
-  const pool = (client as unknown as { pool: { hosts: { host: string; channelCredentials: unknown; channelOptions: unknown }[]; authenticator: Record<string, unknown> } }).pool;
+  const pool = (client as unknown as { pool: { hosts: { host: string; channelCredentials: unknown; channelOptions: unknown; getServiceClient(n: string): unknown }[]; authenticator: Record<string, unknown> } }).pool;
   if (!pool || !Array.isArray(pool.hosts) || pool.hosts.length !== endpoints.length) {
     throw new Error('etcd3 internals changed: cannot install per-endpoint TLS verification');
   }
@@ -93,15 +94,20 @@ function installTls(client: Etcd3, endpoints: Endpoint[], m: TlsMaterial, base: 
     h.channelCredentials = ch.credentials;
     h.channelOptions = { ...base, ...ch.options };
   });
+  // Authentication calls are made by etcd3 with a bare service client (shared credentials, no
+  // channel options, so no target-name override): make them through the host's own Auth service
+  // client instead, which carries this endpoint's TLS material and checks.
   const auth = pool.authenticator;
-  const orig = auth.getCredentialsFromHost as (addr: string, n: string, p: string, co: unknown, cr: unknown) => Promise<string>;
-  if (typeof orig !== 'function') throw new Error('etcd3 internals changed: cannot install TLS on authentication');
-  // Authentication calls are made with bare credentials and no channel options; give them the
-  // same per-host material (the override is carried by the credentials' own target-name check).
-  auth.getCredentialsFromHost = function (addr: string, n: string, p: string, co: unknown) {
-    const idx = pool.hosts.findIndex((h) => h.host === addr);
-    const host = idx >= 0 ? endpoints[idx]!.host : addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    return orig.call(this, addr, n, p, co, channelFor(host, m).credentials);
+  if (typeof auth.getCredentialsFromHost !== 'function') throw new Error('etcd3 internals changed: cannot install TLS on authentication');
+  auth.getCredentialsFromHost = (addr: string, name: string, password: string, callOptions: unknown): Promise<string> => {
+    const h = pool.hosts.find((x) => x.host === addr);
+    if (!h) return Promise.reject(new Error(`etcd authentication: unknown endpoint ${addr}`));
+    const svc = h.getServiceClient('Auth') as unknown as {
+      authenticate(req: unknown, md: grpc.Metadata, o: unknown, cb: (err: Error | null, res?: { token: string }) => void): void;
+    };
+    return new Promise((resolve, reject) =>
+      svc.authenticate({ name, password }, new grpc.Metadata(), callOptions ?? {}, (err, res) => (err ? reject(castGrpcError(err)) : resolve(res!.token))),
+    );
   };
 }
 

@@ -228,6 +228,23 @@ describe('etcd TLS', () => {
       assert.equal(await m.getNetworkConfig(), '{"Network":"10.5.0.0/16"}');
       await m.close();
 
+      // Username/password over the same TLS (etcd3 authenticates through its own service client).
+      s.etcdctl(['user', 'add', 'root', '--new-user-password', 'Sekr3t-pw']);
+      s.etcdctl(['user', 'grant-role', 'root', 'root']);
+      s.etcdctl(['auth', 'enable']);
+      const withPw = (password: string) => createEtcdSubnetManager({ endpoints: [s.endpoint], prefix: '/cts-tls', cafile: t.ca, certfile: t.clientCert, keyfile: t.clientKey, username: 'root', password, ttlSeconds: 60, renewMarginSeconds: 10, log: () => undefined });
+      const ma = withPw('Sekr3t-pw');
+      assert.equal(await ma.getNetworkConfig(), '{"Network":"10.5.0.0/16"}');
+      await ma.close();
+      const mb = withPw('wrong-Pa55');
+      await assert.rejects(mb.getNetworkConfig(), (e: Error) => {
+        assert.match(e.message, /authentication failed/);
+        assert.doesNotMatch(e.message, /wrong-Pa55|Sekr3t/);
+        assert.doesNotMatch(mb.status().lastError ?? '', /wrong-Pa55/);
+        return true;
+      });
+      await mb.close();
+
       const other = makeCA(t.dir, 'other');
       const c1 = mk(other.cert);
       const e1 = await c1.get('/x').string().then(() => null, (e) => explainEtcdError(c1, e));
