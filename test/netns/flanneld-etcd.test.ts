@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEtcdSubnetManager, type SubnetManager } from '../../flanneld/subnet/etcd-manager';
 import { ConfigNotFoundError, OutOfSubnetsError } from '../../flanneld/subnet/errors';
-import { EtcdTlsError } from '../../flanneld/etcd/errors';
+import { EtcdTlsError, EtcdUnavailableError } from '../../flanneld/etcd/errors';
 import { createEtcdClient, explainEtcdError } from '../../flanneld/etcd/client';
 import { mustParseCIDR, mustParseIP, formatCIDR } from '../../shared/ip';
 import type { Lease, LeaseAttrs, LeaseEvent, NetworkConfig } from '../../flanneld/types';
@@ -183,6 +183,28 @@ describe('flanneld etcd subnet manager', () => {
     assert.equal(getJson(`${p}/subnets/${l.keyName}`).kvs, undefined);
   });
 
+  test('etcd down for longer than the renewal point: errors reported, lease kept, no exit', async () => {
+    const p = newPrefix();
+    const m = manager(p, { ttl: 6, margin: 60 });
+    const l = await m.acquireLease(config(), attrs('10.0.2.2', 'outage'), {});
+    const errors: Error[] = [];
+    const reacq: [Lease, boolean][] = [];
+    let renewed = 0;
+    m.keepLease(l, { onRenewed: () => renewed++, onError: (e) => errors.push(e), onReacquired: (x, ch) => reacq.push([x, ch]) });
+    await etcd.kill();
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.ok(errors.length >= 1, 'renewal failures reported');
+    assert.ok(errors.every((e) => e instanceof EtcdUnavailableError), errors.map((e) => e.message).join('; '));
+    assert.equal(m.status().connected, false);
+    const before = renewed;
+    await etcd.restart();
+    await until('renewal or re-acquisition after etcd is back', () => renewed > before || reacq.length > 0, 40000);
+    const kv = getJson(`${p}/subnets/${l.keyName}`).kvs;
+    assert.equal(kv?.length, 1);
+    assert.ok(reacq.every(([x, ch]) => x.keyName === l.keyName && ch === false));
+    m.stop();
+  });
+
   test('watch: snapshot, added, removed; compaction past the watch revision → re-list snapshot', async () => {
     const p = newPrefix();
     const m = manager(p);
@@ -213,6 +235,26 @@ describe('flanneld etcd subnet manager', () => {
     etcd.etcdctl(['compaction', String(rev)]);
     const n = snaps.length;
     await until('snapshot after reconnect/compaction', () => snaps.length > n && snaps[snaps.length - 1]!.some((x) => x.keyName === '10.5.11.0-24'), 30000);
+  });
+});
+
+describe('etcd unreachable', () => {
+  test('a closed port → EtcdUnavailableError naming the endpoints; status() says disconnected', async () => {
+    const { clientPort } = uniquePorts(5); // nothing listens there
+    const ep = `http://127.0.0.1:${clientPort}`;
+    const m = createEtcdSubnetManager({ endpoints: [ep], prefix: '/x', ttlSeconds: 60, renewMarginSeconds: 10, log: () => undefined });
+    managers.push(m);
+    const t0 = Date.now();
+    await assert.rejects(m.getNetworkConfig(), (e: Error) => {
+      assert.ok(e instanceof EtcdUnavailableError, `${e.name}: ${e.message}`);
+      assert.deepEqual(e.endpoints, [ep]);
+      assert.match(e.message, new RegExp(`etcd unavailable at ${ep}`));
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 20000);
+    assert.equal(m.status().connected, false);
+    assert.match(m.status().lastError!, /etcd unavailable/);
+    assert.equal(m.status().rpcCount, 1);
   });
 });
 
