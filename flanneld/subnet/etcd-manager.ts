@@ -55,6 +55,8 @@ export interface EtcdSubnetManagerOptions {
 }
 
 export const RACE_RETRIES = 10;
+/** flannel's subnetTTL (24 h); the daemon's default for ttlSeconds. */
+export const DEFAULT_TTL_SECONDS = 86400;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const WATCH_MIN_MS = 100;
@@ -173,6 +175,8 @@ export class EtcdSubnetManager implements SubnetManager {
           return;
         }
         this.leaseExpiresAt = Date.now() + ttl * 1000;
+        // Our old etcd lease holds nothing any more.
+        if (got.etcdLease !== current.etcdLease) await this.reg.revoke(current.etcdLease).catch(() => undefined);
         current = got;
         backoff = 0;
         this.log(changed ? 'warn' : 'info', `lease re-acquired: ${got.keyName}${changed ? ' (the subnet CHANGED)' : ''}`);
@@ -220,7 +224,8 @@ export class EtcdSubnetManager implements SubnetManager {
       let wasDown = false;
       w.on('delete', () => void reacquire());
       w.on('put', (kv) => {
-        if (String(kv.lease) !== current.etcdLease) this.log('warn', `our key ${current.keyName} was rewritten under another etcd lease`);
+        // Rewritten under another etcd lease (by another node or by hand): check it now.
+        if (String(kv.lease) !== current.etcdLease) void renew();
       });
       w.on('disconnected', () => { wasDown = true; });
       w.on('connected', () => {

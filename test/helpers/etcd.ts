@@ -7,7 +7,7 @@ import { spawn, execFileSync, type ChildProcess } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { onCleanup } from './netns';
+import { makeNetns, onCleanup, type TestNetns } from './netns';
 
 export interface EtcdTls {
   dir: string;
@@ -112,7 +112,10 @@ export interface EtcdServer {
 }
 
 export interface StartEtcdOptions {
+  /** Run inside this existing network namespace. */
   netns?: string;
+  /** Run inside a new namespace of its own (made and removed here); ignored when netns is given. */
+  ownNetns?: boolean;
   host?: string;
   clientPort?: number;
   peerPort?: number;
@@ -138,7 +141,15 @@ function waitExit(p: ChildProcess): Promise<void> {
   });
 }
 
-export async function startEtcd(o: StartEtcdOptions = {}): Promise<EtcdServer> {
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+  const o = { ...opts };
+  let ownNs: TestNetns | null = null;
+  if (!o.netns && o.ownNetns) {
+    ownNs = makeNetns('etcd');
+    o.netns = ownNs.name;
+  }
+  // etcd on 127.0.0.1 inside a namespace needs that namespace's loopback up.
+  if (o.netns && (o.host ?? '127.0.0.1') === '127.0.0.1') run('ip', ['-n', o.netns, 'link', 'set', 'lo', 'up']);
   const host = o.host ?? '127.0.0.1';
   const clientPort = o.clientPort ?? 23790;
   const peerPort = o.peerPort ?? 23800;
@@ -202,6 +213,7 @@ export async function startEtcd(o: StartEtcdOptions = {}): Promise<EtcdServer> {
     async stop() {
       await kill();
       rmSync(dataDir, { recursive: true, force: true });
+      ownNs?.cleanup();
     },
   };
 }

@@ -1,6 +1,7 @@
 // flanneld's etcd v3 subnet manager against a real throw-away etcd on 127.0.0.1 (high ports unique
 // to this process), with etcdctl as the independent oracle. Each test has its own key prefix.
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createEtcdSubnetManager, type SubnetManager } from '../../flanneld/subnet/etcd-manager';
 import { ConfigNotFoundError, OutOfSubnetsError } from '../../flanneld/subnet/errors';
@@ -183,6 +184,25 @@ describe('flanneld etcd subnet manager', () => {
     assert.equal(getJson(`${p}/subnets/${l.keyName}`).kvs, undefined);
   });
 
+  test('our key taken over by another node → a new subnet, reported as changed; our key never overwritten back', async () => {
+    const p = newPrefix();
+    const m = manager(p, { ttl: 600 });
+    const l = await m.acquireLease(config(), attrs('10.0.2.3', 'victim'), {});
+    const reacq: [Lease, boolean][] = [];
+    m.keepLease(l, { onReacquired: (x, ch) => reacq.push([x, ch]) });
+    await new Promise((r) => setTimeout(r, 300)); // the own-key watch is up
+    const intruder = '{"PublicIP":"10.0.2.99","PublicIPv6":null,"BackendType":"vxlan","NodeID":"intruder"}';
+    etcd.etcdctl(['put', `${p}/subnets/${l.keyName}`, intruder]);
+    await until('re-acquisition', () => reacq.length === 1);
+    assert.equal(reacq[0]![1], true);
+    assert.notEqual(reacq[0]![0].keyName, l.keyName);
+    assert.equal(b64(getJson(`${p}/subnets/${l.keyName}`).kvs![0]!.value), intruder);
+    assert.match(b64(getJson(`${p}/subnets/${reacq[0]![0].keyName}`).kvs![0]!.value), /"NodeID":"victim"/);
+    // the old etcd lease was revoked
+    assert.match(etcd.etcdctl(['lease', 'timetolive', BigInt(l.etcdLease).toString(16)]), /already expired/);
+    m.stop();
+  });
+
   test('etcd down for longer than the renewal point: errors reported, lease kept, no exit', async () => {
     const p = newPrefix();
     const m = manager(p, { ttl: 6, margin: 60 });
@@ -228,6 +248,9 @@ describe('flanneld etcd subnet manager', () => {
 
     // Compaction: stop the etcd process (the watch disconnects), write + compact meanwhile via a
     // restart, then a new key must arrive through a re-list snapshot.
+    // The watch resumes after the restart (re-list on reconnect); the compaction past its old
+    // revision makes etcd cancel any resume from there ("required revision has been compacted"),
+    // which re-lists too.
     await etcd.kill();
     await etcd.restart();
     etcd.etcdctl(['put', `${p}/subnets/10.5.11.0-24`, '{"PublicIP":"10.0.3.12","PublicIPv6":null,"BackendType":"vxlan"}']);
@@ -235,6 +258,24 @@ describe('flanneld etcd subnet manager', () => {
     etcd.etcdctl(['compaction', String(rev)]);
     const n = snaps.length;
     await until('snapshot after reconnect/compaction', () => snaps.length > n && snaps[snaps.length - 1]!.some((x) => x.keyName === '10.5.11.0-24'), 30000);
+    // Whichever came first (the reconnect or etcd's compaction cancel), the re-list said why.
+    const why = logs.filter((l) => /lease watch: .*(compacted|reconnected)/.test(l));
+    assert.ok(why.length >= 1, logs.join('\n'));
+  });
+});
+
+describe('etcd test helper', () => {
+  test('etcd in a namespace of its own: etcdctl works inside, the host loopback does not reach it', async () => {
+    const s = await startEtcd({ ownNetns: true });
+    try {
+      assert.ok(s.netns);
+      s.etcdctl(['put', '/cts-ns/k', 'v']);
+      assert.equal(s.etcdctl(['get', '/cts-ns/k', '--print-value-only']).trim(), 'v');
+      assert.throws(() => execFileSync('etcdctl', ['--endpoints', s.endpoint, '--dial-timeout', '1s', '--command-timeout', '2s', 'get', '/cts-ns/k'], { stdio: 'pipe' }));
+    } finally {
+      await s.stop();
+    }
+    assert.ok(!execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).includes(s.netns!));
   });
 });
 
