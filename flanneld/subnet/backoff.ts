@@ -1,0 +1,24 @@
+// Retry pacing and log throttling shared by the manager's loops (pure apart from the clock).
+
+/** Next delay: doubled, capped, then jittered down to [50 %, 100 %] so nodes do not retry in step. */
+export function nextBackoff(prevMs: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = prevMs <= 0 ? minMs : Math.min(maxMs, prevMs * 2);
+  return Math.max(minMs, Math.round(base * (0.5 + random() / 2)));
+}
+
+/** A logger that prints each distinct message at most once per `windowMs` (field theme 3). */
+export function throttled(
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void,
+  windowMs = 30_000,
+  now: () => number = Date.now,
+): (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void {
+  const last = new Map<string, number>();
+  return (level, msg) => {
+    const t = now();
+    const prev = last.get(msg);
+    if (prev !== undefined && t - prev < windowMs) return;
+    last.set(msg, t);
+    if (last.size > 1000) last.clear();
+    log(level, msg);
+  };
+}
