@@ -2,6 +2,9 @@
 # Builds everything: the N-API addon, the TypeScript (type-checked, to out/), one ncc bundle per
 # plugin for Node >= 20 (dist/node), and the standalone multi-call executable compiled with Bun
 # (dist/standalone). Ready-to-use plugin dirs: dist/standalone/bin and dist/node/bin.
+# The daemon flanneld is built the same two ways but as its own executable/bundle
+# (dist/standalone/flanneld, dist/node/flanneld/), so plugin calls never load the etcd client or
+# gRPC; dist/*/bin/flanneld is next to the plugins for convenience.
 # CNI_TS_OUT / CNI_TS_DIST move out/ and dist/ (parallel work trees build without colliding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,8 @@ bash scripts/build-native.sh
 step "typescript"
 rm -rf "$OUT"
 node_modules/.bin/tsc -p tsconfig.json --outDir "$OUT"
+# etcd3 reads its .proto files from node_modules at load time: embed them for the daemon's bundles.
+node -e 'const fs=require("fs"),d="node_modules/etcd3/proto",o={};for(const f of fs.readdirSync(d))if(f.endsWith(".proto"))o[f]=fs.readFileSync(d+"/"+f,"utf8");fs.writeFileSync(process.argv[1],"module.exports = "+JSON.stringify(o)+";\n")' "$OUT/flanneld/etcd/etcd-protos.generated.js"
 
 version=$(node -p 'require("./package.json").version')
 header="#!/usr/bin/env node
@@ -37,11 +42,19 @@ for p in "${PLUGINS[@]}"; do
   [ -f "$DIST/node/$p/cni_native.node" ] || { echo "build.sh: $DIST/node/$p has no cni_native.node" >&2; exit 1; }
 done
 
-step "standalone executable (bun build --compile)"
+step "flanneld node bundle (ncc)"
+"$NCC" build "$OUT/flanneld/main.js" -o "$DIST/node/flanneld" -m -q -e bun:ffi
+{ printf '#!/usr/bin/env node\n// flanneld (cni-ts-suite) bundle v%s\n' "$version"; cat "$DIST/node/flanneld/index.js"; } > "$DIST/node/flanneld/flanneld.js"
+rm "$DIST/node/flanneld/index.js"
+chmod 0755 "$DIST/node/flanneld/flanneld.js"
+[ -f "$DIST/node/flanneld/cni_native.node" ] || { echo "build.sh: $DIST/node/flanneld has no cni_native.node" >&2; exit 1; }
+
+step "standalone executables (bun build --compile)"
 mkdir -p "$DIST/standalone"
 "$BUN" build --compile --bytecode --minify "$OUT/plugins/multicall.js" --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
+"$BUN" build --compile --minify "$OUT/flanneld/main.js" --outfile "$DIST/standalone/flanneld" >/dev/null
 
 step "plugin dirs"
-bash scripts/install.sh --dest "$DIST/standalone/bin" --runtime standalone --quiet
-bash scripts/install.sh --dest "$DIST/node/bin" --runtime node --quiet
+bash scripts/install.sh --dest "$DIST/standalone/bin" --daemon-dest "$DIST/standalone/bin" --runtime standalone --quiet
+bash scripts/install.sh --dest "$DIST/node/bin" --daemon-dest "$DIST/node/bin" --runtime node --quiet
 step "done: $DIST/standalone/bin, $DIST/node/bin"

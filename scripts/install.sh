@@ -1,24 +1,56 @@
 #!/usr/bin/env bash
 # Installs the four plugins into a CNI plugin dir, atomically: every file is written under a
 # temporary name and renamed into place, so a runtime never execs a half-written binary.
-#   scripts/install.sh --dest DIR [--runtime standalone|node] [--quiet]
+#   scripts/install.sh --dest DIR [--daemon-dest DIR] [--runtime standalone|node] [--quiet]
 # standalone (default): one executable `cni-ts-suite` plus a hard link per plugin name.
 # node: per-plugin ncc bundles under DIR/.cni-ts-node/<version>/, symlinked as DIR/<plugin>.
+# --daemon-dest DIR also installs the node daemon `flanneld` there (e.g. /opt/bin); --dest may
+# then be omitted to install only the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=${CNI_TS_DIST:-dist}
 PLUGINS=(flannel bridge host-local portmap)
-dest="" runtime=standalone quiet=0
+dest="" daemon_dest="" runtime=standalone quiet=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dest) dest="$2"; shift 2 ;;
     --runtime) runtime="$2"; shift 2 ;;
+    --daemon-dest) daemon_dest="$2"; shift 2 ;;
     --quiet) quiet=1; shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$dest" ] || { echo "install.sh: --dest DIR is required" >&2; exit 2; }
+[ -n "$dest$daemon_dest" ] || { echo "install.sh: --dest DIR (plugins) or --daemon-dest DIR (flanneld) is required" >&2; exit 2; }
+case "$runtime" in standalone|node) ;; *) echo "install.sh: --runtime must be standalone or node" >&2; exit 2 ;; esac
+
+# flanneld: its own executable (standalone) or bundle dir (node), replaced atomically.
+install_daemon() {
+  local d=$1 t version store
+  mkdir -p "$d"; d=$(cd "$d" && pwd)
+  if [ "$runtime" = standalone ]; then
+    [ -x "$DIST/standalone/flanneld" ] || { echo "install.sh: $DIST/standalone/flanneld missing: run npm run build" >&2; exit 1; }
+    t="$d/.flanneld.tmp.$$"
+    cp "$DIST/standalone/flanneld" "$t"; chmod 0755 "$t"; sync "$t" 2>/dev/null || true
+    mv -f "$t" "$d/flanneld"
+  else
+    [ -f "$DIST/node/flanneld/flanneld.js" ] || { echo "install.sh: $DIST/node/flanneld missing: run npm run build" >&2; exit 1; }
+    version=$(node -p 'require("./package.json").version')
+    store="$d/.flanneld-node/$version"
+    t="$d/.flanneld-node.tmp.$$"
+    rm -rf "$t"; cp -r "$DIST/node/flanneld" "$t"
+    mkdir -p "$d/.flanneld-node"
+    rm -rf "$store.old"; [ -e "$store" ] && mv "$store" "$store.old"
+    mv "$t" "$store"
+    ln -sfn ".flanneld-node/$version/flanneld.js" "$d/.flanneld.tmp.$$"
+    mv -fT "$d/.flanneld.tmp.$$" "$d/flanneld"
+    rm -rf "$store.old"
+  fi
+  [ "$quiet" = 1 ] || echo "installed flanneld ($runtime) into $d"
+}
+if [ -n "$daemon_dest" ]; then install_daemon "$daemon_dest"; fi
+[ -n "$dest" ] || exit 0
+
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
 tmp() { printf '%s/.%s.tmp.%s' "$dest" "$1" "$$"; }

@@ -11,7 +11,7 @@ state() {
   echo "## mounts"; awk '$5 ~ /cts-/ {print $5}' /proc/self/mountinfo | sort
   echo "## real CNI paths"; ls -d /var/lib/cni /opt/cni /run/flannel /etc/cni/net.d/* 2>/dev/null | sort
   echo "## sysctl"; sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding 2>/dev/null
-  echo "## procs"; ps -eo args= | grep '/tmp/cts-' | grep -v -e grep -e residue.sh | sort; true
+  echo "## procs"; ps -eo args= | grep -E '/tmp/cts-|flanneld|^etcd ' | grep -v -e grep -e residue.sh | sort; true
 }
 case "${1:-}" in
   snapshot) state ;;

@@ -1,0 +1,469 @@
+// flanneld's one event loop: it wires the subnet manager (etcd leases), the backend (the kernel
+// objects each remote lease needs), the iptables chains and subnet.env. Lease events only
+// change the desired state; a debounced reconcile makes the kernel match it, and a periodic
+// full reconcile repairs whatever changed under the daemon (a deleted route, FDB or ARP entry).
+// Nothing is flushed on exit: a restart keeps the datapath, so pods lose no packets.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { NetlinkSocket } from '../shared/netlink';
+import { formatCIDR, type CIDR } from '../shared/ip';
+import { writeFileAtomic } from '../shared/state/atomic-file';
+import { mkdirAll } from '../shared/state/mkdir-all';
+import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
+import { createBackend } from './backend';
+import type { BackendNetwork } from './backend/types';
+import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
+import { startHealthServer } from './health';
+import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
+import type { Logger } from './log';
+import { forwardRules, masqRules } from './masq/iptables-rules';
+import { IptablesChains, type ChainSpec } from './masq/iptables-manager';
+import { Metrics } from './metrics';
+import { parseNetworkConfig } from './network-config';
+import { notifyReady, notifyStatus, notifyStopping } from './notify';
+import { EtcdUnavailableError } from './etcd/errors';
+import { nextBackoff } from './subnet/backoff';
+import type { Options } from './options';
+import { createEtcdSubnetManager, type SubnetManager } from './subnet/etcd-manager';
+import type { Family, Lease, LeaseEvent, NetworkConfig, PerFamily } from './types';
+
+/** A failure that stops the daemon before it is running (bad config, no interface, TLS refused). */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+const FULL_RECONCILE_MS = 10_000;
+const DEBOUNCE_MS = 5;
+
+export class Daemon {
+  private mgr!: SubnetManager;
+  private sock!: NetlinkSocket;
+  private config!: NetworkConfig;
+  private ext!: ExternalInterface;
+  private backend!: BackendNetwork;
+  private own?: Lease;
+  private readonly leases = new Map<string, Lease>();
+  private readonly chains: IptablesChains;
+  private readonly metrics = new Metrics();
+  private health?: Server;
+  private timers: NodeJS.Timeout[] = [];
+  private pending?: NodeJS.Timeout;
+  private pendingSince = 0;
+  private subnetEnvWritten = false;
+  private lastReconcileErrors: string[] = [];
+  private lastRuleErrors: string[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly opts: Options,
+    private readonly logger: Logger,
+  ) {
+    this.chains = new IptablesChains(logger.log);
+    this.defineMetrics();
+  }
+
+  private get log() {
+    return this.logger.log;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const configKey = `${o.etcdPrefix.replace(/\/+$/, '')}/config`;
+    if (o.healthzPort > 0) {
+      this.health = await startHealthServer(o.healthzIP, o.healthzPort, {
+        notReadyReasons: () => this.notReadyReasons(),
+        unhealthyReasons: () => [],
+        metricsText: () => this.metricsText(),
+        stateDump: () => this.stateDump(),
+      }, this.log);
+    }
+
+    this.mgr = createEtcdSubnetManager({
+      endpoints: o.etcdEndpoints,
+      prefix: o.etcdPrefix,
+      cafile: o.etcdCAFile,
+      certfile: o.etcdCertFile,
+      keyfile: o.etcdKeyFile,
+      username: o.etcdUsername,
+      password: o.etcdPassword,
+      ttlSeconds: o.subnetLeaseTTLSeconds,
+      renewMarginSeconds: o.subnetLeaseRenewMarginMinutes * 60,
+      log: this.log,
+    });
+    // etcd may start after us (boot order): wait for it; a missing or invalid config, a TLS
+    // failure or bad credentials are the operator's to fix and end the start at once.
+    const raw = await this.untilReachable('reading the network config', () => this.mgr.getNetworkConfig());
+    this.config = parseNetworkConfig(raw, configKey);
+    if (this.config.enableNFTables && (o.ipMasq || o.iptablesForwardRules)) {
+      throw new StartupError(`${configKey}: EnableNFTables is not supported by this version of flanneld (its rules are iptables only); remove it or set it to false`);
+    }
+    if (o.ipBlackholeRoute) throw new StartupError('--ip-blackhole-route is not supported by this version of flanneld');
+    const families = familiesOf(this.config);
+    this.log('info', `network config ${configKey}: ${describeConfig(this.config)}`);
+
+    const state = this.loadState();
+    this.sock = NetlinkSocket.open();
+    this.ext = selectExternalInterface(this.sock, {
+      iface: o.iface,
+      ifaceRegex: o.ifaceRegex,
+      ifaceCanReach: o.ifaceCanReach,
+      publicIP: o.publicIP,
+      publicIPv6: o.publicIPv6,
+      families,
+    });
+    this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
+      families.map((f) => `IPv${f} ${fmtIP(this.ext.addr[f])} public ${fmtIP(this.ext.publicIP[f])}`).join(', '));
+
+    this.backend = createBackend(this.sock, this.config, this.ext, { vtepMac: state.vtepMac }, this.log);
+    const attrs = { ...this.backend.leaseAttrs(), publicIP: this.ext.publicIP, nodeId: state.nodeId };
+    this.persistMacs(state, this.backend.persisted().vtepMac);
+    this.metrics.set('flanneld_mtu', this.backend.mtu);
+
+    const prev = this.previousSubnets();
+    const lease = await this.untilReachable('acquiring a lease', () => this.mgr.acquireLease(this.config, attrs, prev));
+    this.adoptOwnLease(lease, 'acquired');
+
+    this.mgr.keepLease(lease, {
+      onRenewed: (l) => {
+        this.own = l;
+        this.log('debug', `lease ${l.keyName} renewed`);
+      },
+      onReacquired: (l, changed) => {
+        this.log(changed ? 'warn' : 'info', changed
+          ? `lease lost and its subnet taken: now ${l.keyName}; pods of the old subnet need re-creating`
+          : `lease ${l.keyName} re-acquired (same subnet)`);
+        this.adoptOwnLease(l, 're-acquired');
+      },
+      onError: (e) => this.logger.throttled('warn', `lease:${e.message}`, `lease renewal: ${e.message}`),
+    });
+
+    this.mgr.watchLeases(
+      (all) => this.onSnapshot(all),
+      (ev) => this.onEvent(ev),
+    );
+
+    this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
+    if (o.ipMasq || o.iptablesForwardRules) {
+      this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
+    }
+    this.safeNotify(() => notifyReady(`subnet ${this.ownSubnetText()}`));
+  }
+
+  /** SIGTERM/SIGINT: stop renewal and watching at once; the kernel state stays as it is. */
+  async stop(signal: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log('info', `${signal}: shutting down (the datapath, rules and subnet.env stay in place)`);
+    this.safeNotify(() => notifyStopping());
+    for (const t of this.timers) clearInterval(t);
+    if (this.pending) clearTimeout(this.pending);
+    this.mgr?.stop();
+    this.health?.close();
+    await Promise.race([this.mgr?.close(), new Promise((r) => setTimeout(r, 2000))]);
+    this.sock?.close();
+  }
+
+  /** Runs `fn` until etcd answers (jittered backoff 1 s → 30 s); other errors end the start. */
+  private async untilReachable<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let delay = 0;
+    for (;;) {
+      if (this.stopping) throw new StartupError('stopped');
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof EtcdUnavailableError)) throw e;
+        delay = nextBackoff(delay, 1000, 30_000);
+        this.safeNotify(() => notifyStatus(`waiting for etcd: ${e.message}`));
+        this.logger.throttled('warn', `unreachable:${what}`, `${what}: ${e.message}; retrying`, 30_000);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private safeNotify(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (e) {
+      this.logger.throttled('warn', 'notify', `NOTIFY_SOCKET: ${(e as Error).message}`);
+    }
+  }
+
+  private adoptOwnLease(lease: Lease, how: string): void {
+    const changed = !this.own || this.own.keyName !== lease.keyName;
+    this.own = lease;
+    this.leases.set(lease.keyName, lease);
+    if (!changed) return;
+    this.log('info', `lease ${how}: ${this.ownSubnetText()} (etcd key ${this.opts.etcdPrefix}/subnets/${lease.keyName})`);
+    this.backend.setOwnLease(lease);
+    this.chains.setDesired(this.chainSpecs(lease));
+    this.ensureRules(true);
+    this.writeSubnetEnv(lease);
+    this.scheduleReconcile('own lease');
+  }
+
+  private onSnapshot(all: Lease[]): void {
+    const before = new Set(this.leases.keys());
+    this.leases.clear();
+    for (const l of all) this.leases.set(l.keyName, l);
+    if (this.own && !this.leases.has(this.own.keyName)) this.leases.set(this.own.keyName, this.own);
+    const added = [...this.leases.keys()].filter((k) => !before.has(k));
+    const gone = [...before].filter((k) => !this.leases.has(k));
+    this.log('info', `leases listed: ${this.leases.size} (${added.length} new, ${gone.length} gone since the last list)`);
+    this.metrics.inc('flanneld_lease_lists_total');
+    this.scheduleReconcile('lease list');
+  }
+
+  private onEvent(ev: LeaseEvent): void {
+    this.metrics.inc('flanneld_watch_events_total', 1, { type: ev.type });
+    const k = ev.lease.keyName;
+    if (ev.type === 'added') {
+      this.leases.set(k, ev.lease);
+      if (k !== this.own?.keyName) this.log('info', `lease added: ${k} (public IP ${fmtIP(ev.lease.attrs.publicIP[4] ?? ev.lease.attrs.publicIP[6])}, ${ev.lease.attrs.backendType})`);
+    } else {
+      if (k === this.own?.keyName) return; // keepLease re-acquires it
+      this.leases.delete(k);
+      this.log('info', `lease removed: ${k}`);
+    }
+    this.scheduleReconcile(`lease ${ev.type} ${k}`);
+  }
+
+  private scheduleReconcile(reason: string): void {
+    if (this.stopping || this.pending) return;
+    this.pendingSince = Date.now();
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.reconcile(reason);
+    }, DEBOUNCE_MS);
+  }
+
+  private remoteLeases(): Lease[] {
+    const own = this.own;
+    return [...this.leases.values()].filter((l) => {
+      if (!own) return true;
+      if (l.keyName === own.keyName) return false;
+      return !(['4', '6'] as const).some((f) => {
+        const a = l.subnets[Number(f) as Family];
+        const b = own.subnets[Number(f) as Family];
+        return a && b && formatCIDR(a) === formatCIDR(b);
+      });
+    });
+  }
+
+  private reconcile(reason: string): void {
+    if (this.stopping || !this.own) return;
+    const t0 = Date.now();
+    const remote = this.remoteLeases();
+    let report;
+    try {
+      report = this.backend.reconcile(remote);
+    } catch (e) {
+      report = { added: [], removed: [], errors: [(e as Error).message] };
+    }
+    const ms = Date.now() - t0;
+    this.metrics.inc('flanneld_reconcile_runs_total');
+    this.metrics.set('flanneld_leases_known', this.leases.size);
+    this.metrics.set('flanneld_reconcile_last_duration_seconds', ms / 1000);
+    if (this.pendingSince) {
+      this.metrics.set('flanneld_programming_latency_seconds', (Date.now() - this.pendingSince) / 1000);
+      this.pendingSince = 0;
+    }
+    const changes = report.added.length + report.removed.length;
+    if (changes > 0) {
+      this.metrics.inc('flanneld_reconcile_repairs_total', changes);
+      const periodic = reason === 'periodic check';
+      for (const a of report.added) this.log(periodic ? 'warn' : 'info', `${periodic ? 'repaired' : 'programmed'} ${a} (${reason})`);
+      for (const r of report.removed) this.log('info', `removed ${r} (${reason}: no lease wants it)`);
+    }
+    if (report.errors.length > 0) {
+      this.metrics.inc('flanneld_reconcile_errors_total', report.errors.length);
+      for (const e of report.errors) this.logger.throttled('error', `reconcile:${e}`, `reconcile: ${e}`);
+    }
+    this.lastReconcileErrors = report.errors;
+  }
+
+  private chainSpecs(lease: Lease): ChainSpec[] {
+    const specs: ChainSpec[] = [];
+    for (const f of familiesOf(this.config)) {
+      const plan = this.config.plans[f]!;
+      const subnet = lease.subnets[f];
+      if (this.opts.ipMasq && subnet) {
+        specs.push({
+          family: f, table: 'nat', chain: 'FLANNEL-POSTRTG', purpose: 'masquerade',
+          rules: masqRules(f, plan.network, subnet, !this.opts.ipMasqFullyRandomDisable),
+          jump: { from: 'POSTROUTING', args: ['-m', 'comment', '--comment', 'flanneld masq', '-j', 'FLANNEL-POSTRTG'] },
+        });
+      }
+      if (this.opts.iptablesForwardRules) {
+        specs.push({
+          family: f, table: 'filter', chain: 'FLANNEL-FWD', purpose: 'forward',
+          rules: forwardRules(f, plan.network),
+          jump: { from: 'FORWARD', args: ['-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'] },
+        });
+      }
+    }
+    return specs;
+  }
+
+  private ensureRules(force: boolean): void {
+    if (this.stopping) return;
+    const r = this.chains.ensure(force);
+    if (r.repaired.length && !force) this.metrics.inc('flanneld_rule_repairs_total', r.repaired.length);
+    for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `iptables: ${e}`);
+    this.lastRuleErrors = r.errors;
+  }
+
+  private writeSubnetEnv(lease: Lease): void {
+    const networks: PerFamily<CIDR> = {};
+    for (const f of familiesOf(this.config)) networks[f] = this.config.plans[f]!.network;
+    const text = formatSubnetEnv({ networks, subnets: lease.subnets, mtu: this.backend.mtu, ipMasq: this.opts.ipMasq });
+    const file = this.opts.subnetFile;
+    try {
+      mkdirAll(path.dirname(file), 0o755);
+      writeFileAtomic(file, text, { mode: 0o644 });
+      this.subnetEnvWritten = true;
+      this.log('info', `wrote ${file}: ${text.trim().split('\n').join(' ')}`);
+    } catch (e) {
+      this.subnetEnvWritten = false;
+      this.log('error', `cannot write --subnet-file ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  private previousSubnets(): PerFamily<CIDR> {
+    const file = this.opts.subnetFile;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return {};
+    }
+    try {
+      const env = parseSubnetEnv(text, file);
+      const prev: PerFamily<CIDR> = {};
+      if (env.subnet) prev[4] = env.subnet;
+      if (env.ip6Subnet) prev[6] = env.ip6Subnet;
+      return prev;
+    } catch (e) {
+      this.log('warn', `ignoring the previous ${file}: ${(e as Error).message}`);
+      return {};
+    }
+  }
+
+  private loadState(): LocalState {
+    const file = this.opts.stateFile;
+    let state: LocalState | undefined;
+    try {
+      state = loadLocalState(file);
+    } catch (e) {
+      this.log('warn', `--state-file ${file}: ${(e as Error).message}; starting with a new node identity`);
+    }
+    if (!state) {
+      state = { nodeId: newNodeId(), vtepMac: {} };
+      this.saveState(state);
+      this.log('info', `new node identity ${state.nodeId} (kept in ${file})`);
+    }
+    return state;
+  }
+
+  private persistMacs(state: LocalState, macs: PerFamily<string>): void {
+    let changed = false;
+    for (const f of [4, 6] as const) {
+      const mac = macs[f];
+      if (mac && state.vtepMac[f] !== mac) {
+        state.vtepMac[f] = mac;
+        changed = true;
+      }
+    }
+    if (changed) this.saveState(state);
+  }
+
+  private saveState(state: LocalState): void {
+    try {
+      saveLocalState(this.opts.stateFile, state);
+    } catch (e) {
+      this.log('warn', `cannot write --state-file ${this.opts.stateFile}: ${(e as Error).message} (the VtepMAC will change on the next restart)`);
+    }
+  }
+
+  private ownSubnetText(): string {
+    const s = this.own?.subnets;
+    return s ? [s[4], s[6]].filter((c): c is CIDR => !!c).map(formatCIDR).join(' + ') : '(none)';
+  }
+
+  notReadyReasons(): string[] {
+    const why: string[] = [];
+    if (!this.own) why.push('no lease yet');
+    else if (!this.subnetEnvWritten) why.push(`${this.opts.subnetFile} not written`);
+    const st = this.mgr?.status();
+    if (st && !st.connected) {
+      const since = st.lastContactMs ? ` since ${new Date(st.lastContactMs).toISOString()}` : '';
+      why.push(`etcd unreachable${since}${st.lastError ? ` (${st.lastError})` : ''}`);
+    }
+    if (this.lastRuleErrors.length) why.push(`iptables rules missing: ${this.lastRuleErrors.join('; ')}`);
+    if (this.lastReconcileErrors.length) why.push(`kernel programming failed: ${this.lastReconcileErrors.slice(0, 3).join('; ')}`);
+    return why;
+  }
+
+  private defineMetrics(): void {
+    const m = this.metrics;
+    m.define('flanneld_leases_known', 'gauge', 'Leases (subnets) known from etcd, including our own.');
+    m.define('flanneld_lease_lists_total', 'counter', 'Full lease lists (start, compaction, reconnect).');
+    m.define('flanneld_watch_events_total', 'counter', 'Lease watch events received.');
+    m.define('flanneld_reconcile_runs_total', 'counter', 'Reconciliations of the kernel against the leases.');
+    m.define('flanneld_reconcile_repairs_total', 'counter', 'Kernel objects added or removed by reconciliations.');
+    m.define('flanneld_reconcile_errors_total', 'counter', 'Kernel operations that failed during reconciliation.');
+    m.define('flanneld_reconcile_last_duration_seconds', 'gauge', 'Duration of the last reconciliation.');
+    m.define('flanneld_programming_latency_seconds', 'gauge', 'Time from the last lease change to the kernel programmed.');
+    m.define('flanneld_rule_repairs_total', 'counter', 'iptables chains rewritten because they differed.');
+    m.define('flanneld_mtu', 'gauge', 'FLANNEL_MTU written to subnet.env.');
+    m.define('flanneld_etcd_up', 'gauge', '1 when the last etcd call succeeded.');
+    m.define('flanneld_etcd_last_contact_timestamp_seconds', 'gauge', 'Unix time of the last successful etcd call.');
+    m.define('flanneld_etcd_rpcs_total', 'counter', 'etcd RPCs issued.');
+    m.define('flanneld_lease_expiry_timestamp_seconds', 'gauge', 'Unix time our lease expires unless renewed.');
+  }
+
+  private metricsText(): string {
+    const st = this.mgr?.status();
+    if (st) {
+      this.metrics.set('flanneld_etcd_up', st.connected ? 1 : 0);
+      if (st.lastContactMs) this.metrics.set('flanneld_etcd_last_contact_timestamp_seconds', st.lastContactMs / 1000);
+      this.metrics.set('flanneld_etcd_rpcs_total', st.rpcCount);
+      if (st.leaseExpiresAt) this.metrics.set('flanneld_lease_expiry_timestamp_seconds', st.leaseExpiresAt / 1000);
+    }
+    this.metrics.set('flanneld_leases_known', this.leases.size);
+    return this.metrics.render();
+  }
+
+  private stateDump(): unknown {
+    return {
+      own: this.own ? { key: this.own.keyName, subnets: this.ownSubnetText() } : null,
+      leases: [...this.leases.keys()].sort(),
+      backend: this.backend?.describe(),
+      iptables: this.chains.desired().map((s) => ({ family: s.family, table: s.table, chain: s.chain, rules: s.rules.map((r) => r.join(' ')) })),
+      notReady: this.notReadyReasons(),
+    };
+  }
+}
+
+function familiesOf(c: NetworkConfig): Family[] {
+  const f: Family[] = [];
+  if (c.enableIPv4 && c.plans[4]) f.push(4);
+  if (c.enableIPv6 && c.plans[6]) f.push(6);
+  return f;
+}
+
+function describeConfig(c: NetworkConfig): string {
+  const parts = familiesOf(c).map((f) => {
+    const p = c.plans[f]!;
+    return `IPv${f} ${formatCIDR(p.network)} /${p.subnetLen} subnets`;
+  });
+  return `${parts.join(', ')}, backend ${c.backend.type}${c.enableNFTables ? ', nftables' : ''}`;
+}
+
+const fmtIP = (ip: { family: Family; value: bigint } | undefined): string => {
+  if (!ip) return '-';
+  return formatCIDR({ ip, prefix: ip.family === 4 ? 32 : 128 }).replace(/\/\d+$/, '');
+};
