@@ -3,9 +3,13 @@
 # temporary name and renamed into place, so a runtime never execs a half-written binary.
 #   scripts/install.sh --dest DIR [--daemon-dest DIR] [--runtime standalone|node] [--quiet]
 # standalone (default): one executable `cni-ts-suite` plus a hard link per plugin name.
-# node: per-plugin ncc bundles under DIR/.cni-ts-node/<version>/, symlinked as DIR/<plugin>.
-# --daemon-dest DIR also installs the node daemon `flanneld` there (e.g. /opt/bin); --dest may
-# then be omitted to install only the daemon.
+# node: per-plugin ncc bundles under DIR/.cni-ts-node/<version>-<stamp>/ (a new directory per
+#   install, so a reinstall of the same version never removes what the links point to), symlinked
+#   as DIR/<plugin>; the install the links pointed to before is kept (plugin processes started
+#   from it may still be loading from it), older ones are removed.
+# --daemon-dest DIR also installs the node daemon `flanneld` there (e.g. /opt/bin), the same way
+#   (standalone: one executable; node: DIR/.flanneld-node/<version>-<stamp>/); --dest may then be
+#   omitted to install only the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=${CNI_TS_DIST:-dist}
@@ -35,16 +39,20 @@ install_daemon() {
     mv -f "$t" "$d/flanneld"
   else
     [ -f "$DIST/node/flanneld/flanneld.js" ] || { echo "install.sh: $DIST/node/flanneld missing: run npm run build" >&2; exit 1; }
+    # A new directory per install, the link renamed over: a running daemon's files stay, and
+    # the name never dangles (the plugins' scheme below).
     version=$(node -p 'require("./package.json").version')
-    store="$d/.flanneld-node/$version"
+    gen="$version-$(date -u +%Y%m%dT%H%M%S)-$$"
     t="$d/.flanneld-node.tmp.$$"
     rm -rf "$t"; cp -r "$DIST/node/flanneld" "$t"
     mkdir -p "$d/.flanneld-node"
-    rm -rf "$store.old"; [ -e "$store" ] && mv "$store" "$store.old"
-    mv "$t" "$store"
-    ln -sfn ".flanneld-node/$version/flanneld.js" "$d/.flanneld.tmp.$$"
+    prev=$(readlink "$d/flanneld" 2>/dev/null || true); prev=${prev#.flanneld-node/}; prev=${prev%%/*}
+    mv "$t" "$d/.flanneld-node/$gen"
+    ln -sfn ".flanneld-node/$gen/flanneld.js" "$d/.flanneld.tmp.$$"
     mv -fT "$d/.flanneld.tmp.$$" "$d/flanneld"
-    rm -rf "$store.old"
+    for old in "$d/.flanneld-node"/*; do
+      case "${old##*/}" in "$gen"|"$prev") ;; *) rm -rf "$old" ;; esac
+    done
   fi
   [ "$quiet" = 1 ] || echo "installed flanneld ($runtime) into $d"
 }
@@ -72,7 +80,8 @@ case "$runtime" in
   node)
     command -v node >/dev/null || { echo "install.sh: the node runtime needs node >= 20 on PATH" >&2; exit 1; }
     version=$(node -p 'require("./package.json").version')
-    store="$dest/.cni-ts-node/$version"
+    gen="$version-$(date -u +%Y%m%dT%H%M%S)-$$"
+    store="$dest/.cni-ts-node/$gen"
     t=$(tmp node-bundles)
     rm -rf "$t"; mkdir -p "$t"
     for p in "${PLUGINS[@]}"; do
@@ -80,14 +89,25 @@ case "$runtime" in
       cp -r "$DIST/node/$p" "$t/$p"
     done
     mkdir -p "$dest/.cni-ts-node"
-    rm -rf "$store.old"; [ -e "$store" ] && mv "$store" "$store.old"
+    # The installs the links point to now: kept, a plugin started from one may still load from it.
+    prev=()
+    for p in "${PLUGINS[@]}"; do
+      target=$(readlink "$dest/$p" 2>/dev/null || true)
+      case "$target" in .cni-ts-node/*/"$p/$p.js") g=${target#.cni-ts-node/}; prev+=("${g%%/*}") ;; esac
+    done
     mv "$t" "$store"
+    # Each link is replaced by rename(2): it names the old complete install or the new one.
     for p in "${PLUGINS[@]}"; do
       t=$(tmp "$p")
-      ln -sfn ".cni-ts-node/$version/$p/$p.js" "$t"
+      ln -sfn ".cni-ts-node/$gen/$p/$p.js" "$t"
       mv -fT "$t" "$dest/$p"
     done
-    rm -rf "$store.old"
+    for d in "$dest/.cni-ts-node"/*; do
+      name=${d##*/} keep=0
+      [ "$name" = "$gen" ] && keep=1
+      for g in ${prev[@]+"${prev[@]}"}; do [ "$name" = "$g" ] && keep=1; done
+      [ "$keep" = 1 ] || rm -rf "$d"
+    done
     ;;
   *) echo "install.sh: --runtime must be standalone or node" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 // Bridge ADD (§2.2). Every step that changes state registers its undo; any failure runs them in
 // reverse (IPAM release, rules removed, host veth deleted — which takes its container peer with
-// it), so a failed ADD leaves the node as it was, apart from the shared bridge.
-import { delegateAdd, delegateDel } from '../../shared/cni/delegate';
+// it, a bridge this call created), so a failed ADD leaves the node as it was.
+import { delegateAdd, delegateCheckAdd, delegateDel } from '../../shared/cni/delegate';
 import { internalError, wrapError } from '../../shared/cni/errors';
 import { log } from '../../shared/cni/log';
 import type { CmdArgs } from '../../shared/cni/plugin';
@@ -15,7 +15,7 @@ import { hostNetns, NetNS, writeSysctl } from '../../shared/netns';
 import { checkAddConstraints, loadBridgeConf, type BridgeConf } from './config';
 import { configureIface, createVethPair, setContainerSysctls } from './container-iface';
 import { enableForwarding, ensureGatewayAddresses, ensureVlanGateway } from './bridge-gateway';
-import { ensureBridge } from './ensure-bridge';
+import { ensureBridge, removeBridgeIfUnused } from './ensure-bridge';
 import { calcGateways } from './gateway';
 import { attachPort } from './host-port';
 import { setupSpoofCheck, spoofchkRefId, teardownSpoofCheck } from './macspoofchk';
@@ -62,17 +62,31 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     throw internalError(`cannot convert: no valid IP addresses (a bridge without IPAM needs cniVersion 0.3.0 or later, got ${a.conf.cniVersion})`);
   }
   hostNetns(); // records the namespace every window returns to, before any window opens
-  const hs = NetlinkSocket.open();
-  let contNs: NetNS | undefined;
+  // Everything that can be known before the first change is checked first, so an invalid ADD
+  // leaves the node as it was: the container's namespace, and the IPAM's config (its type names
+  // a plugin in CNI_PATH; our own in-process IPAM validates the config without touching anything).
+  let contNs: NetNS;
+  try {
+    contNs = NetNS.open(a.netns);
+  } catch (e) {
+    throw internalError(`failed to open netns ${JSON.stringify(a.netns)}: ${errText(e)}`);
+  }
+  let hs: NetlinkSocket;
+  try {
+    if (c.ipamType !== '') await delegateCheckAdd(c.ipamType, a.stdin, a);
+    hs = NetlinkSocket.open();
+  } catch (e) {
+    contNs.close();
+    throw e;
+  }
   let cs: NetlinkSocket | undefined;
   const undo: Undo[] = [];
   try {
-    const br = ensureBridge(hs, c);
-    try {
-      contNs = NetNS.open(a.netns);
-    } catch (e) {
-      throw internalError(`failed to open netns ${JSON.stringify(a.netns)}: ${errText(e)}`);
-    }
+    const ensured = ensureBridge(hs, c);
+    const br = ensured.link;
+    // A bridge this ADD created goes with it when the ADD fails (unless a concurrent ADD has
+    // attached a port to it meanwhile); a bridge that existed stays, as in the reference.
+    if (ensured.created) undo.push({ what: `delete bridge ${c.bridge}`, run: () => removeBridgeIfUnused(hs, br.index, c.bridge) });
     cs = NetlinkSocket.openIn(contNs);
 
     const pair = createVethPair(hs, cs, contNs, a.ifname, c.mtu, c.mac);
@@ -133,7 +147,7 @@ export async function cmdAdd(a: CmdArgs): Promise<Result> {
     throw e;
   } finally {
     cs?.close();
-    contNs?.close();
+    contNs.close();
     hs.close();
   }
 }

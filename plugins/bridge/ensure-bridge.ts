@@ -2,7 +2,7 @@
 // (same ifindex) when present, refused when the name belongs to something else.
 import { internalError, wrapError } from '../../shared/cni/errors';
 import {
-  createBridge, getLinkByName, isExists, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc,
+  createBridge, deleteLink, getLinkByName, isExists, listLinks, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc,
   type Link, type NetlinkSocket,
 } from '../../shared/netlink';
 import { writeSysctl } from '../../shared/netns';
@@ -23,13 +23,20 @@ function bridgeByName(s: NetlinkSocket, name: string): Link {
   return l;
 }
 
-function ensure(s: NetlinkSocket, c: BridgeConf): Link {
+/** The bridge, and whether this call created it (so a failed ADD knows to remove it). */
+export interface EnsuredBridge {
+  link: Link;
+  created: boolean;
+}
+
+function ensure(s: NetlinkSocket, c: BridgeConf, onCreated: (index: number) => void): Link {
   const vlanFiltering = wantsVlanFiltering(c);
   let br = getLinkByName(s, c.bridge);
   if (!br) {
     try {
       // MTU only at creation: an existing bridge's MTU belongs to whoever made it.
       const created = createBridge(s, { name: c.bridge, mtu: c.mtu > 0 ? c.mtu : undefined, vlanFiltering: vlanFiltering || undefined });
+      onCreated(created.index);
       // A bridge whose address was never set takes the lowest MAC among its ports and changes
       // it as containers come and go; setting its own random MAC pins it before any port joins.
       if (created.mac) setMac(s, created.index, created.mac);
@@ -71,12 +78,36 @@ function ensure(s: NetlinkSocket, c: BridgeConf): Link {
   return changed ? bridgeByName(s, c.bridge) : br;
 }
 
-/** Errors are `failed to create bridge "<name>": <cause>`, as in the reference. */
-export function ensureBridge(s: NetlinkSocket, c: BridgeConf): Link {
+/**
+ * Errors are `failed to create bridge "<name>": <cause>`, as in the reference. A bridge this call
+ * created is removed again when a later step of ensuring it fails.
+ */
+export function ensureBridge(s: NetlinkSocket, c: BridgeConf): EnsuredBridge {
+  let createdIndex: number | undefined;
   try {
-    return ensure(s, c);
+    const link = ensure(s, c, (index) => (createdIndex = index));
+    return { link, created: createdIndex !== undefined };
   } catch (e) {
+    if (createdIndex !== undefined) removeBridgeIfUnused(s, createdIndex, c.bridge);
     throw wrapError(`failed to create bridge ${JSON.stringify(c.bridge)}`, e);
+  }
+}
+
+/**
+ * Undo of a bridge a failed ADD created: deleted unless some link has become its port meanwhile
+ * (a concurrent ADD reusing it: deleting the bridge would detach that pod). Best effort; returns
+ * whether it was deleted.
+ */
+export function removeBridgeIfUnused(s: NetlinkSocket, index: number, name: string): boolean {
+  try {
+    const links = listLinks(s);
+    const br = links.find((l) => l.index === index);
+    if (!br || br.name !== name || br.kind !== 'bridge') return false; // gone, or not ours any more
+    if (links.some((l) => l.masterIndex === index)) return false;
+    deleteLink(s, index);
+    return true;
+  } catch {
+    return false;
   }
 }
 

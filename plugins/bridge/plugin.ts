@@ -1,8 +1,8 @@
 // The bridge plugin (reference: containernetworking/plugins plugins/main/bridge), spec 1.1.
+import { readValidAttachments } from '../../shared/cni/attachments';
 import { delegateGC, delegateStatus } from '../../shared/cni/delegate';
 import { log } from '../../shared/cni/log';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
-import type { Attachment } from '../../shared/cni/types';
 import { gcIPMasq } from '../../shared/netfilter/ipmasq';
 import { getLinkByName, NetlinkSocket } from '../../shared/netlink';
 import { cmdAdd } from './add';
@@ -17,8 +17,9 @@ import { gcSpoofCheck } from './macspoofchk';
  */
 async function cmdGC(a: CmdArgs): Promise<void> {
   const c = loadBridgeConf(a.conf, a.args);
-  // The spec's key, merged with the misspelt one some runtimes send (cni#1101), as host-local does.
-  const valid: Attachment[] = [...(a.conf['cni.dev/valid-attachments'] ?? []), ...(a.conf['cni.dev/attachments'] ?? [])];
+  // Validated before any rule is touched: a malformed list read as "nothing valid" would remove
+  // the masquerade rules of every live pod of the network.
+  const valid = readValidAttachments(a.conf);
   gcIPMasq(c.name, valid);
   // Opened only when a spoof-check rule needs its veth looked up (most networks have none).
   let hs: NetlinkSocket | undefined;

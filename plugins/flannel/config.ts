@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { validatePluginName } from '../../shared/cni/delegate';
 import { configError } from '../../shared/cni/errors';
-import type { Attachment, NetConf } from '../../shared/cni/types';
+import type { NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
 import { DEFAULT_SUBNET_FILE } from './subnet-env';
 
@@ -21,12 +21,9 @@ export interface FlannelConf {
   /** Base of the delegate's ipam object. */
   ipam?: Record<string, unknown>;
   runtimeConfig?: Record<string, unknown>;
-  /** GC: `cni.dev/valid-attachments` (or the spec-typo `cni.dev/attachments`) when given. */
-  validAttachments?: Attachment[];
 }
 
 const jsonObject = z.record(z.string(), z.unknown());
-const attachment = z.object({ containerID: z.string(), ifname: z.string() }).passthrough();
 const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
 
 // null is accepted where Go's json would leave a nil map, and means "absent".
@@ -40,8 +37,6 @@ export const flannelConfSchema = z
     delegate: jsonObject.nullable().optional(),
     ipam: z.object({ type: z.string().min(1, 'must be a non-empty plugin name').optional() }).passthrough().nullable().optional(),
     runtimeConfig: jsonObject.nullable().optional(),
-    'cni.dev/valid-attachments': z.array(attachment).nullable().optional(),
-    'cni.dev/attachments': z.array(attachment).nullable().optional(),
   })
   .passthrough();
 
@@ -76,7 +71,5 @@ export function parseFlannelConf(conf: NetConf): FlannelConf {
   };
   if (c.ipam) out.ipam = c.ipam;
   if (c.runtimeConfig) out.runtimeConfig = c.runtimeConfig;
-  const valid = c['cni.dev/valid-attachments'] ?? c['cni.dev/attachments'];
-  if (valid) out.validAttachments = valid.map((v) => ({ containerID: v.containerID, ifname: v.ifname }));
   return out;
 }

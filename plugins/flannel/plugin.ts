@@ -1,5 +1,6 @@
 // flannel meta plugin: turns flanneld's lease (subnet.env) into a delegate config (bridge +
 // host-local by default), keeps it per container for DEL/CHECK, and forwards every command.
+import { ATTACHMENT_KEYS, readValidAttachments } from '../../shared/cni/attachments';
 import * as realDelegate from '../../shared/cni/delegate';
 import { CniError, ErrorCode, internalError, toCniError, wrapError } from '../../shared/cni/errors';
 import { log } from '../../shared/cni/log';
@@ -10,6 +11,7 @@ import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDel
 import { listScratch, loadDelegateConf, removeDelegateConf, removeScratchTemps, saveDelegateConf, scratchPath, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
 import * as fs from 'node:fs';
+import { GC_GRACE_MS, withinGcGrace } from '../../shared/state/gc-grace';
 
 /** What the handlers call outside themselves; tests substitute the delegate calls. */
 export interface FlannelDeps {
@@ -53,10 +55,9 @@ const REFUSAL_CODES: ReadonlySet<number> = new Set([
  * GC leaves scratch files younger than this alone: a concurrent ADD writes its file before the
  * runtime knows the attachment, and removing it would make that container's DEL a no-op that
  * leaks its address. Also the age after which an interrupted write's temp file is garbage.
+ * The same grace host-local gives its reservations (shared/state/gc-grace.ts).
  */
-export const SCRATCH_GC_GRACE_MS = 60_000;
-
-const GC_ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as const;
+export const SCRATCH_GC_GRACE_MS = GC_GRACE_MS;
 
 async function loadSubnetEnvForAdd(file: string): Promise<SubnetEnv> {
   try {
@@ -81,7 +82,7 @@ const typeOf = (d: JsonObject): string => d.type as string;
 const bytesOf = (d: JsonObject): Buffer => Buffer.from(renderDelegateConf(d));
 
 /** A Plugin whose optional handlers are all present. */
-export type FlannelPlugin = Required<Plugin>;
+export type FlannelPlugin = Required<Omit<Plugin, 'checkAdd'>>;
 
 export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): FlannelPlugin {
   /**
@@ -207,6 +208,8 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
 
     async gc(a: CmdArgs): Promise<void> {
       const conf = parseFlannelConf(a.conf);
+      // Validated before anything is touched; absent means no attachment is valid.
+      const validAttachments = readValidAttachments(a.conf);
       const errors: CniError[] = [];
       // An unreadable dataDir must not keep GC from reaching the delegate (which owns the addresses).
       const listing = await listScratch(conf.dataDir).catch((e: unknown) => {
@@ -214,7 +217,7 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
         return { entries: [], temps: [] } as ScratchListing;
       });
       const attachments: JsonObject = {};
-      for (const k of GC_ATTACHMENT_KEYS) if (a.conf[k] !== undefined) attachments[k] = a.conf[k];
+      for (const k of ATTACHMENT_KEYS) if (a.conf[k] !== undefined) attachments[k] = a.conf[k];
 
       // Whom to forward GC to: the delegate as it would be built now; without subnet.env, the
       // delegates the saved configs name (newest per type); failing both, the minimal one.
@@ -243,22 +246,20 @@ export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): Flann
         }
       }
 
-      // Scratch files of attachments the runtime no longer knows. Without a valid-attachments
-      // list nothing is known to be stale, so nothing is removed.
+      // Scratch files of attachments the runtime no longer knows (none listed: none known),
+      // except those an ADD in flight may have just written.
       const now = deps.now();
-      if (conf.validAttachments) {
-        const valid = new Set(conf.validAttachments.map((v) => v.containerID));
-        for (const e of listing.entries) {
-          if (valid.has(e.containerId) || now - e.mtimeMs < SCRATCH_GC_GRACE_MS) continue;
-          try {
-            await removeDelegateConf(conf.dataDir, e.containerId);
-          } catch (err) {
-            errors.push(toCniError(err));
-          }
+      const valid = new Set(validAttachments.map((v) => v.containerID));
+      for (const e of listing.entries) {
+        if (valid.has(e.containerId) || withinGcGrace(e.mtimeMs, now, SCRATCH_GC_GRACE_MS)) continue;
+        try {
+          await removeDelegateConf(conf.dataDir, e.containerId);
+        } catch (err) {
+          errors.push(toCniError(err));
         }
       }
       for (const t of listing.temps) {
-        if (now - t.mtimeMs < SCRATCH_GC_GRACE_MS) continue;
+        if (withinGcGrace(t.mtimeMs, now, SCRATCH_GC_GRACE_MS)) continue;
         try {
           fs.rmSync(t.file, { force: true });
         } catch {

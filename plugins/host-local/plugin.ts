@@ -2,11 +2,10 @@
 // reservations as files under <dataDir>/<network>/ (see store.ts). Every command takes the
 // network's lock once and does all its work under it.
 import * as fs from 'node:fs';
-import { z } from 'zod';
 import { CniError, ErrorCode, internalError, toCniError } from '../../shared/cni/errors';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
-import type { Attachment, DNS, IPConfig, Result } from '../../shared/cni/types';
-import { validate } from '../../shared/cni/validate';
+import { readValidAttachments } from '../../shared/cni/attachments';
+import type { DNS, IPConfig, Result } from '../../shared/cni/types';
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import { CURRENT_VERSION } from '../../shared/cni/version';
 import { type IP, formatIP, parseCIDR } from '../../shared/ip';
@@ -57,6 +56,11 @@ async function add(a: CmdArgs): Promise<Result> {
   return buildResult(cfg, ips, dns);
 }
 
+/** ADD's config checks alone (no state directory is created): for a delegating bridge's preflight. */
+async function checkAdd(a: CmdArgs): Promise<void> {
+  loadConfig(a.conf, a.args);
+}
+
 async function del(a: CmdArgs): Promise<void> {
   const sc = loadStoreConfig(a.conf);
   // Nothing was ever allocated on this network: nothing to release, and no directory to create.
@@ -97,22 +101,14 @@ async function check(a: CmdArgs): Promise<void> {
   });
 }
 
-const attachmentsSchema = z
-  .object({
-    'cni.dev/valid-attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).passthrough()).nullish(),
-    'cni.dev/attachments': z.array(z.object({ containerID: z.string(), ifname: z.string() }).passthrough()).nullish(),
-  })
-  .passthrough();
-
 /**
- * GC (spec 1.1): releases every reservation whose attachment is not listed. Accepts the spec's
- * `cni.dev/valid-attachments` and the misspelt `cni.dev/attachments` (cni#1101), merged. An
- * absent or empty list means no attachment is valid (libcni sends none when it GCs everything).
+ * GC (spec 1.1): releases every reservation whose attachment is not listed
+ * (shared/cni/attachments.ts: both keys, validated before anything is touched; absent means none
+ * is valid), except reservations younger than the GC grace, which an ADD in flight may hold.
  */
 async function gc(a: CmdArgs): Promise<void> {
   const sc = loadStoreConfig(a.conf);
-  const c = validate(attachmentsSchema, a.conf);
-  const valid: Attachment[] = [...(c['cni.dev/valid-attachments'] ?? []), ...(c['cni.dev/attachments'] ?? [])];
+  const valid = readValidAttachments(a.conf);
   if (!fs.existsSync(sc.networkDir)) return;
   await storeCall(sc.networkDir, (s) => {
     s.gc(valid);
@@ -146,6 +142,7 @@ export const hostLocalPlugin: Plugin = {
   name: 'host-local',
   about: 'host-local IPAM: allocates addresses from local ranges, state in <dataDir>/<network>/',
   add,
+  checkAdd,
   del,
   check,
   gc,

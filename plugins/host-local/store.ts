@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Attachment } from '../../shared/cni/types';
 import { type IP, formatIP, parseIP } from '../../shared/ip';
 import { createFileExclusive, readFileIfExists, writeFileAtomic } from '../../shared/state/atomic-file';
+import { fileWithinGcGrace } from '../../shared/state/gc-grace';
 import { type FileLock, type LockOptions, acquireLock } from '../../shared/state/lock';
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { ReservationStore } from './allocator';
@@ -159,17 +160,21 @@ export class DiskStore implements ReservationStore {
 
   /**
    * Releases every reservation whose attachment is not in `valid` (legacy id-only files are kept
-   * when any valid attachment has their container ID). Never touches `lock` or
-   * `last_reserved_ip.*`. Returns what was released.
+   * when any valid attachment has their container ID), except reservations younger than the GC
+   * grace (shared/state/gc-grace.ts: an ADD that made one may not have returned yet, so the
+   * runtime could not list it). Never touches `lock` or `last_reserved_ip.*`. Returns what was
+   * released. `nowMs` is the clock the ages are measured against.
    */
-  gc(valid: readonly Attachment[]): Reservation[] {
+  gc(valid: readonly Attachment[], nowMs: number = Date.now()): Reservation[] {
     const pairs = new Set(valid.map((a) => `${a.containerID.trim()}${LINE_BREAK}${a.ifname}`));
     const ids = new Set(valid.map((a) => a.containerID.trim()));
     const released: Reservation[] = [];
     for (const r of this.list()) {
       const keep = r.ifname === undefined ? ids.has(r.containerID) : pairs.has(`${r.containerID}${LINE_BREAK}${r.ifname}`);
       if (keep) continue;
-      fs.rmSync(path.join(this.dir, r.file), { force: true });
+      const file = path.join(this.dir, r.file);
+      if (fileWithinGcGrace(file, nowMs)) continue;
+      fs.rmSync(file, { force: true });
       released.push(r);
     }
     return released;

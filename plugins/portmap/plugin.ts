@@ -4,7 +4,8 @@
 // once took the xtables lock on every pod).
 import { CniError, ErrorCode, internalError, toCniError, wrapError } from '../../shared/cni/errors';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
-import type { AnyResult, Attachment } from '../../shared/cni/types';
+import { readValidAttachments } from '../../shared/cni/attachments';
+import type { AnyResult } from '../../shared/cni/types';
 import type { Family } from '../../shared/ip';
 import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
 import { containerNets, parsePortMapConf, type PortMapConf } from './config';
@@ -77,7 +78,8 @@ async function check(a: CmdArgs): Promise<void> {
 /** Removes forwarding of this network's containers that are not valid attachments, on both backends. */
 async function gc(a: CmdArgs): Promise<void> {
   const c = parse(a, false);
-  const valid = (a.conf['cni.dev/valid-attachments'] ?? []) as Attachment[];
+  // Both keys, validated before any rule is touched (shared/cni/attachments.ts).
+  const valid = readValidAttachments(a.conf);
   const cids = [...new Set(valid.map((v) => v.containerID))];
   const errors: string[] = [];
   const removed: UdpForward[] = [];

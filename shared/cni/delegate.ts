@@ -6,7 +6,7 @@ import { childProcess } from '../child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUNDLE_HEADER } from './build-marker';
-import { runCommand } from './dispatch';
+import { prepareCall, runCommand } from './dispatch';
 import { CniError, ErrorCode } from './errors';
 import type { CmdArgs, Command, Env } from './plugin';
 import { inProcessPlugin } from './registry';
@@ -140,6 +140,19 @@ async function invoke(command: Command, type: string, conf: Buffer, a: CmdArgs):
   const r = timed(`exec:${type}`, () => execPlugin(file, env, conf));
   if (r.status !== 0) throw parseExecError(r.stdout, r.status, r.stderr);
   return command === 'ADD' ? parseExecResult(r.stdout, confVersionOf(conf)) : undefined;
+}
+
+/**
+ * What can be known about a delegate ADD before anything is changed: its type names a file in
+ * CNI_PATH, and, when that file is our own build whose plugin can check an ADD (checkAdd), that
+ * its config is valid. Throws the error the delegate ADD itself would return.
+ */
+export async function delegateCheckAdd(type: string, conf: Buffer, a: CmdArgs): Promise<void> {
+  const file = findInPath(type, a.path);
+  const plugin = isOwnBuild(file) ? inProcessPlugin(type) : undefined;
+  if (!plugin?.checkAdd) return;
+  const args = prepareCall('ADD', delegateEnv(a.env, 'ADD'), () => conf);
+  await plugin.checkAdd(args);
 }
 
 export async function delegateAdd(type: string, conf: Buffer, a: CmdArgs): Promise<AnyResult> {

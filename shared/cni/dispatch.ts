@@ -5,7 +5,7 @@ import { convertResult } from './convert';
 import { readCniEnv, ID_RE, isCommand } from './env';
 import { CniError, ErrorCode, toCniError } from './errors';
 import { log } from './log';
-import type { CmdArgs, Env, Plugin } from './plugin';
+import type { CmdArgs, Command, Env, Plugin } from './plugin';
 import type { AnyResult, NetConf } from './types';
 import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
 import { readStdin } from './stdin';
@@ -91,6 +91,26 @@ async function convertOrUndo(plugin: Plugin, args: CmdArgs, result: AnyResult): 
 }
 
 /**
+ * The checks every call of `command` passes before its handler runs (environment, config
+ * decoding, version reconciliation and gates, the netns refusal), and the handler's arguments.
+ * `onVersion` learns the config's version once it is known to be one we speak.
+ */
+export function prepareCall(command: Exclude<Command, 'VERSION'>, env: Env, readInput: () => Buffer, onVersion?: (v: string) => void): CmdArgs {
+  const cni = readCniEnv(command, env);
+  const stdin = timed('stdin', readInput);
+  const conf = timed('config', () => parseConfig(stdin));
+  reconcileVersion(conf.cniVersion);
+  // Errors speak the config's version only when it is one we speak ("1.0", "9.9.9" are not).
+  onVersion?.(conf.cniVersion);
+  const gate = GATES[command];
+  if (gate && !versionAtLeast(conf.cniVersion, gate)) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${command}`);
+  }
+  if (command === 'ADD' || command === 'CHECK') refuseOwnNetns(cni.netns, env);
+  return { ...cni, stdin, conf, env };
+}
+
+/**
  * Runs one CNI call: `env` is the call's environment, `readInput` yields the config bytes
  * (not called for VERSION). Never throws: every failure becomes an error outcome.
  */
@@ -103,18 +123,7 @@ export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buff
     }
     if (!isCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
     if (command === 'VERSION') return { kind: 'version', text: versionText() };
-    const cni = readCniEnv(command, env);
-    const stdin = timed('stdin', readInput);
-    const conf = timed('config', () => parseConfig(stdin));
-    reconcileVersion(conf.cniVersion);
-    // Errors speak the config's version only when it is one we speak ("1.0", "9.9.9" are not).
-    cniVersion = conf.cniVersion;
-    const gate = GATES[command];
-    if (gate && !versionAtLeast(conf.cniVersion, gate)) {
-      throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${command}`);
-    }
-    if (command === 'ADD' || command === 'CHECK') refuseOwnNetns(cni.netns, env);
-    const args: CmdArgs = { ...cni, stdin, conf, env };
+    const args = prepareCall(command, env, readInput, (v) => (cniVersion = v));
     switch (command) {
       case 'ADD': {
         const result = await plugin.add(args);

@@ -40,6 +40,12 @@ export interface Plugin {
   add(a: CmdArgs): Promise<AnyResult>;
   del(a: CmdArgs): Promise<void>;
   check(a: CmdArgs): Promise<void>;
+  /**
+   * Optional: validates an ADD's input as add() would, touching nothing (no file, link or rule).
+   * A plugin delegating to this one in-process calls it before its own first change, so an
+   * invalid delegate config fails the ADD while the node is still as it was.
+   */
+  checkAdd?(a: CmdArgs): Promise<void>;
   /** Absent → GC succeeds as a no-op (skel behaviour). */
   gc?(a: CmdArgs): Promise<void>;
   /** Absent → STATUS succeeds. */

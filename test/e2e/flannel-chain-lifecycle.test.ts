@@ -156,8 +156,10 @@ for (const build of builds()) {
     it('the pods B and C "die" without DEL: their netns go, C\'s cache file too', () => {
       for (const p of ['b', 'c'] as const) {
         pods[p].ns.cleanup();
-        // Their scratch files date from long before the GC (flannel leaves younger ones alone).
+        // Their scratch files and address reservations date from long before the GC (flannel and
+        // host-local leave younger ones alone: an ADD may be in flight).
         backdate(path.join(node.flannelDir, pods[p].rc.containerId), LONG_AGO_MS);
+        for (const f of res(p).addressFiles) backdate(path.join(node.netDir, f), LONG_AGO_MS);
       }
       fs.rmSync(rt.cacheFile(pods.c.rc));
       // The kernel dismantles a deleted netns (and so the host ends of its veths) asynchronously.

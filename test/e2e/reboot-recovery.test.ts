@@ -18,7 +18,7 @@ import { sleepSync } from '../../shared/sleep';
 import { builds, tempDir } from '../helpers/plugins';
 import { inNs, ping, sh, tcpFetch, tcpServer, udpEchoServer, udpExchange, waitReady } from '../helpers/sh';
 
-/** Older than flannel's GC grace for scratch files: the old pods' files date from before the reboot. */
+/** Older than the GC grace (shared/state/gc-grace.ts): the old pods' files date from before the reboot. */
 const BEFORE_REBOOT_MS = 10 * 60_000;
 const CLIENT_UDP_PORT = 40123;
 
@@ -156,7 +156,10 @@ for (const build of builds()) {
           sh('ip', ['netns', 'exec', node.ns.name, 'ip6tables-restore'], { input: v6 });
         }
         if (sc.cache === 'lost') fs.rmSync(node.cacheDir, { recursive: true, force: true });
-        for (const p of oldPods) backdate(path.join(node.flannelDir, p.rc.containerId), BEFORE_REBOOT_MS);
+        for (const p of oldPods) {
+          backdate(path.join(node.flannelDir, p.rc.containerId), BEFORE_REBOOT_MS);
+          for (const f of podResources(node, p.rc.containerId, [ipOf(p.result)]).addressFiles) backdate(path.join(node.netDir, f), BEFORE_REBOOT_MS);
+        }
 
         // The kernel tears a deleted netns (and the veth pairs in it) down asynchronously.
         const veths = (): unknown[] => JSON.parse(sh('ip', ['-n', node.ns.name, '-j', 'link', 'show', 'type', 'veth']) || '[]');

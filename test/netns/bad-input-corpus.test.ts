@@ -1,8 +1,9 @@
 // Every case of the bad-input corpus (test/corpus/<plugin>/*.json, see test/helpers/corpus.ts)
 // on both builds, run the way a runtime runs a plugin, inside a throw-away "node" namespace that
 // looks like a node with pods (test/helpers/pod-node.ts: uplink, cni0 with another pod, kube-
-// proxy-ish iptables and nft rules, host-local and flannel state, a valid subnet.env), one node
-// per build so the two builds run side by side. Each case must fail with
+// proxy-ish iptables and nft rules, the other pod's ipMasq chain, host-local and flannel state, a
+// valid subnet.env), and again on a node before its first pod (no cni0: an invalid ADD must not
+// create it), one node per build and variant so the four lanes run side by side. Each case must fail with
 // exit 1 and exactly one CNI error JSON on stdout (its code, a msg naming the field and value,
 // no stack trace), and leave the node as it was: a host snapshot (links, addresses, routes,
 // neighbours, FDB, iptables, nft, the state and input files; hostSnapshotAsync, the same text as
@@ -16,8 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builds, type Build, tempDir } from '../helpers/plugins';
 import { hostSnapshot, hostSnapshotAsync } from '../helpers/host-snapshot';
-import { cleanupAllNetns } from '../helpers/netns';
-import { makePodNode } from '../helpers/pod-node';
+import { cleanupAllNetns, ipIn, ipJson } from '../helpers/netns';
+import { makePodNode, OTHER_POD_MASQ_CHAIN } from '../helpers/pod-node';
 import { caseEnv, CORPUS_PLUGINS, type CorpusCase, errorText, loadCorpus, stdinBytes, type Vars } from '../helpers/corpus';
 import { SUPPORTED_VERSIONS } from '../../shared/cni/version';
 
@@ -37,8 +38,8 @@ interface Node {
 }
 
 /** The node every case of one build runs on (test/helpers/pod-node.ts) plus the cases' inputs. */
-function makeNode(cases: readonly CorpusCase[], label: string): Node {
-  const pod = makePodNode(`corpus-${label}`);
+function makeNode(cases: readonly CorpusCase[], label: string, bare: boolean): Node {
+  const pod = makePodNode(`corpus-${label}`, { bare });
   const inputsDir = tempDir('corpus-inputs');
   const canary = `/tmp/cts-corpus-pwn-${process.pid}-${label}`;
   const cleanup = (): void => {
@@ -147,6 +148,8 @@ async function settledSnapshot(node: Node): Promise<string> {
 
 interface Lane {
   build: Build;
+  /** 'pods' (cni0 and another pod) or 'bare' (no cni0). */
+  variant: 'pods' | 'bare';
   node: Node;
   /** The last snapshot: taken before the first case, and after each case (= before the next). */
   snapshot: string;
@@ -175,10 +178,15 @@ async function runCases(lane: Lane, cases: ReadonlyArray<{ c: CorpusCase; i: num
       problems.push(`canary ${node.canary} was created`);
       fs.rmSync(node.canary, { force: true, recursive: true });
     }
-    // A changed node is reported once; the next case is compared with what it is now.
+    // A changed node is reported once; the next case is compared with what it is now. A cni0
+    // made on the bare node is removed again, so every case meets a node without one.
     lane.snapshot = now;
+    if (lane.variant === 'bare' && (ipJson(node.ns, ['link', 'show']) as { ifname: string }[]).some((l) => l.ifname === 'cni0')) {
+      ipIn(node.ns, ['link', 'del', 'cni0']);
+      lane.snapshot = await snap(node);
+    }
     if (problems.length > 0) {
-      failures.push(`[${b.label}] ${c.file} "${c.name}":\n    ${problems.join('\n    ')}\n    stdout: ${r.stdout.slice(0, 500).replace(/\n\s*/g, ' ')}`);
+      failures.push(`[${b.label}, ${lane.variant} node] ${c.file} "${c.name}":\n    ${problems.join('\n    ')}\n    stdout: ${r.stdout.slice(0, 500).replace(/\n\s*/g, ' ')}`);
     }
   }
   return failures;
@@ -189,7 +197,10 @@ describe('bad-input corpus (netns)', { skip: !ROOT && 'needs root' }, () => {
   const lanes: Lane[] = [];
 
   before(async () => {
-    for (const b of builds()) lanes.push({ build: b, node: makeNode(corpus, b.label), snapshot: '' });
+    for (const b of builds()) {
+      lanes.push({ build: b, variant: 'pods', node: makeNode(corpus, b.label, false), snapshot: '' });
+      lanes.push({ build: b, variant: 'bare', node: makeNode(corpus, `${b.label}-bare`, true), snapshot: '' });
+    }
     for (const l of lanes) l.snapshot = await settledSnapshot(l.node);
   });
   after(() => {
@@ -205,11 +216,17 @@ describe('bad-input corpus (netns)', { skip: !ROOT && 'needs root' }, () => {
     for (const p of CORPUS_PLUGINS) assert.ok(corpus.some((c) => c.plugin === p), `no case for ${p}`);
     const n = lanes[0]!.node;
     assert.equal(hostSnapshot(n.ns, [n.state, n.inputs]).replace(/counter packets \d+ bytes \d+/g, 'counter'), lanes[0]!.snapshot);
+    // The variants are what they claim: cni0 on the pods node only; the other pod's ipMasq chain on both.
+    for (const l of lanes) {
+      const names = (ipJson(l.node.ns, ['link', 'show']) as { ifname: string }[]).map((x) => x.ifname);
+      assert.equal(names.includes('cni0'), l.variant === 'pods', `${l.build.label}/${l.variant}: links ${names.join(' ')}`);
+      assert.ok(l.snapshot.includes(OTHER_POD_MASQ_CHAIN), `${l.build.label}/${l.variant}: no ${OTHER_POD_MASQ_CHAIN} in the snapshot`);
+    }
   });
 
   for (const plugin of CORPUS_PLUGINS) {
     const cases = corpus.map((c, i) => ({ c, i })).filter(({ c }) => c.plugin === plugin);
-    test(`${plugin}: ${cases.length} cases on both builds fail cleanly and leave the node unchanged`, async () => {
+    test(`${plugin}: ${cases.length} cases on both builds, with and without cni0, fail cleanly and leave the node unchanged`, async () => {
       const failures = (await Promise.all(lanes.map((l) => runCases(l, cases)))).flat();
       assert.equal(failures.length, 0, `${failures.length} of ${cases.length * lanes.length} runs failed:\n${failures.join('\n')}`);
     });

@@ -15,6 +15,7 @@ import { BUNDLE_HEADER } from '../../shared/cni/build-marker';
 import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, leakedNetns, makeNetns, type TestNetns } from '../helpers/netns';
 import { sleep } from '../../shared/sleep';
 import { builds } from '../helpers/plugins';
+import { GC_GRACE_MS } from '../../shared/state/gc-grace';
 
 const DRIVER = process.env.BRIDGE_DRIVER === '1';
 
@@ -689,6 +690,9 @@ function tests(): void {
       const rk = addOurs(keep);
       const rl = addOurs(leak);
       assert.equal(ipamFiles(dataDir).length, 2);
+      // Reserved long ago: host-local keeps reservations younger than the GC grace (an ADD in flight).
+      const past = new Date(Date.now() - GC_GRACE_MS - 1000);
+      for (const f of ipamFiles(dataDir)) fs.utimesSync(path.join(dataDir, 'testnet', f), past, past);
       const ipKeep = rk.ips[0].address.split('/')[0];
       const ipLeak = rl.ips[0].address.split('/')[0];
       const o = ours({
@@ -789,6 +793,46 @@ function tests(): void {
   });
 
   // ------------------------------------------------------------------ rollback
+
+  test('a failed ADD on a node without the bridge leaves none: refused before creating it, or the bridge it created is removed', () => {
+    const { ns: node, dataDir } = makeNode('nobr');
+    const links = (): string[] => ipJson(node.name, ['link', 'show']).map((l: any) => l.ifname).sort();
+    const before = links();
+    assert.deepEqual(before, ['lo']);
+    const ours = (pod: Pod, cf: Record<string, unknown>): Outcome =>
+      call(node, { command: 'ADD', containerId: pod.containerId, netns: pod.ns.path, ifname: pod.ifname, args: '', conf: cf, cniPath: OUR_PATH, ourIpam: true });
+    const pod = makePod();
+    const outside = { type: 'host-local', dataDir, ranges: [[{ subnet: '10.1.2.0/24', rangeStart: '10.1.3.10' }]] };
+    // Our in-process host-local: its config is checked before anything is created.
+    let o = ours(pod, conf({ isGateway: true, ipMasq: true, ipam: outside }));
+    assert.equal(o.ok, false);
+    assert.equal(o.code, 7);
+    assert.match(o.msg!, /^invalid range set 0: RangeStart 10\.1\.3\.10 not in network 10\.1\.2\.0\/24$/);
+    assert.deepEqual(links(), before);
+    // The Go host-local (exec'd: nothing to check in advance) refuses the same config after the
+    // bridge was made: the bridge this ADD created goes with the rollback.
+    o = add(node, pod, conf({ isGateway: true, ipMasq: true, ipam: outside }));
+    assert.equal(o.ok, false, 'Go host-local accepted a rangeStart outside its subnet');
+    assert.deepEqual(links(), before);
+    // A failure late in the ADD (the only address is taken): the same.
+    const one = { type: 'host-local', dataDir, ranges: [[{ subnet: '10.1.2.0/30' }]] };
+    const first = makePod();
+    const full = conf({ bridge: 'brfull0', isGateway: true, ipam: one });
+    assert.ok(ours(first, full).ok);
+    ipIn(node.name, ['link', 'del', (ipJson(node.name, ['link', 'show', 'master', 'brfull0'])[0] as any).ifname]);
+    ipIn(node.name, ['link', 'del', 'brfull0']);
+    assert.deepEqual(links(), before);
+    o = ours(pod, full);
+    assert.equal(o.ok, false);
+    assert.match(o.msg!, /no IP addresses available in range set/);
+    assert.deepEqual(links(), before);
+    assert.deepEqual(iptNat(node.name).match(/CNI-[0-9a-f]+/g) ?? [], []);
+    // A bridge that existed before the failed ADD stays.
+    ipIn(node.name, ['link', 'add', 'brfull0', 'type', 'bridge']);
+    o = ours(pod, full);
+    assert.equal(o.ok, false);
+    assert.deepEqual(links(), ['brfull0', 'lo']);
+  });
 
   test('a failure after IPAM releases the IP, removes the veth and the spoof-check and masquerade rules', () => {
     const { ns: node, dataDir } = makeNode('rollback');

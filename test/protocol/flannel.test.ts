@@ -321,19 +321,20 @@ for (const b of builds()) {
       assert.equal(last.stdin, JSON.stringify({ ...expectedDelegate('1.1.0'), 'cni.dev/valid-attachments': valid }));
       assert.deepEqual(fs.readdirSync(f.dataDir).sort(), ['valid-old', 'young']);
 
-      // Without a valid-attachments list nothing is known to be stale.
-      fs.utimesSync(f.scratch('young'), old, old);
-      const bare = runPlugin(b.dir, 'flannel', { CNI_COMMAND: 'GC', CNI_PATH: f.cniPath }, f.conf('1.1.0'));
-      assert.equal(bare.code, 0, bare.stdout);
-      assert.equal(f.calls().at(-1)!.stdin, JSON.stringify(expectedDelegate('1.1.0')));
-      assert.deepEqual(fs.readdirSync(f.dataDir).sort(), ['valid-old', 'young']);
-
       // The spec-typo key (cni#1101) is forwarded as given and honoured too.
+      fs.utimesSync(f.scratch('young'), old, old);
       const typo = [{ containerID: 'young', ifname: 'eth0' }];
       const gc2 = runPlugin(b.dir, 'flannel', { CNI_COMMAND: 'GC', CNI_PATH: f.cniPath }, f.conf('1.1.0', { 'cni.dev/attachments': typo }));
       assert.equal(gc2.code, 0, gc2.stdout);
       assert.equal(f.calls().at(-1)!.stdin, JSON.stringify({ ...expectedDelegate('1.1.0'), 'cni.dev/attachments': typo }));
       assert.deepEqual(fs.readdirSync(f.dataDir), ['young']);
+
+      // Without a list no attachment is valid (as for host-local): only files inside the grace stay.
+      assert.equal(run(f, 'ADD', 'newest', conf).code, 0);
+      const bare = runPlugin(b.dir, 'flannel', { CNI_COMMAND: 'GC', CNI_PATH: f.cniPath }, f.conf('1.1.0'));
+      assert.equal(bare.code, 0, bare.stdout);
+      assert.equal(f.calls().at(-1)!.stdin, JSON.stringify(expectedDelegate('1.1.0')));
+      assert.deepEqual(fs.readdirSync(f.dataDir), ['newest']);
     });
 
     it('STATUS (1.1.0): code 50 naming subnet.env when missing or invalid; forwarded when ready', () => {

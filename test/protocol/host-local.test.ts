@@ -1,11 +1,12 @@
 // host-local through the built executables: every spec version, requested IPs, duplicate ADD,
 // DEL of unknown/legacy IDs, CHECK, GC, STATUS, 50 concurrent processes, and interop with the
-// reference Go host-local sharing one data dir.
+// reference Go host-local sharing one data dir (one at a time, and 50 processes of both at once).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builds, runPlugin, runPluginAsync, tempDir } from '../helpers/plugins';
+import { GC_GRACE_MS } from '../../shared/state/gc-grace';
 
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 const GO_HOST_LOCAL = '/usr/lib/cni/host-local';
@@ -108,10 +109,17 @@ for (const b of builds()) {
       assert.match(r.json.msg, /host-local: Failed to find address added by container ghost/);
     });
 
+    /** Every file of the network dir `ms` into the past (mtime): reservations made that long ago. */
+    const age = (dir: string, ms: number): void => {
+      const when = new Date(Date.now() - ms);
+      for (const f of fs.readdirSync(path.join(dir, 'mynet'))) fs.utimesSync(path.join(dir, 'mynet', f), when, when);
+    };
+
     it('GC keeps valid attachments and releases the rest; an empty list releases all', () => {
       const dir = fresh();
       const c = ipamConf(dir, '1.1.0', { subnet: '10.1.2.0/24' });
       for (const id of ['a', 'b', 'c']) assert.equal(runPlugin(b.dir, 'host-local', env('ADD', id), c).code, 0);
+      age(dir, GC_GRACE_MS + 1000);
       const gc = (valid: unknown[], key = 'cni.dev/valid-attachments'): number =>
         runPlugin(b.dir, 'host-local', { CNI_COMMAND: 'GC', CNI_PATH: '/nonexistent' }, ipamConf(dir, '1.1.0', { subnet: '10.1.2.0/24' }, { [key]: valid })).code;
       assert.equal(gc([{ containerID: 'a', ifname: 'eth0' }, { containerID: 'b', ifname: 'eth0' }]), 0);
@@ -122,6 +130,27 @@ for (const b of builds()) {
       assert.equal(gc([]), 0);
       assert.deepEqual(reservations(dir), []);
       assert.ok(fs.existsSync(path.join(dir, 'mynet', 'lock')));
+    });
+
+    it('GC issued while an ADD is in flight (reserved, not yet known to the runtime) keeps its address; past the grace it goes', () => {
+      const dir = fresh();
+      const c = ipamConf(dir, '1.1.0', { subnet: '10.1.2.0/24' });
+      const gcNothingValid = (extra: Record<string, unknown>): void => {
+        const r = runPlugin(b.dir, 'host-local', { CNI_COMMAND: 'GC', CNI_PATH: '/nonexistent' }, ipamConf(dir, '1.1.0', { subnet: '10.1.2.0/24' }, extra));
+        assert.equal(r.code, 0, r.stdout);
+      };
+      assert.equal(runPlugin(b.dir, 'host-local', env('ADD', 'inflight'), c).code, 0);
+      gcNothingValid({ 'cni.dev/valid-attachments': [] });
+      assert.deepEqual(reservations(dir), ['10.1.2.2']);
+      // The next pod gets another address, not the in-flight one.
+      const next = runPlugin(b.dir, 'host-local', env('ADD', 'next'), c);
+      assert.equal(next.json.ips[0].address, '10.1.2.3/24');
+      age(dir, GC_GRACE_MS - 5000);
+      gcNothingValid({ 'cni.dev/valid-attachments': [], 'cni.dev/attachments': [] });
+      assert.deepEqual(reservations(dir), ['10.1.2.2', '10.1.2.3']);
+      age(dir, GC_GRACE_MS + 1000);
+      gcNothingValid({}); // absent: none is valid
+      assert.deepEqual(reservations(dir), []);
     });
 
     it('STATUS: ready with a usable data dir, error naming the path otherwise', () => {
@@ -182,6 +211,31 @@ for (const b of builds()) {
         assert.equal(runPlugin(useGo ? goDir : b.dir, 'host-local', env('DEL', `x${i}`), c).code, 0);
       }
       assert.deepEqual(reservations(dir), []);
+    });
+
+    it('ours and the Go host-local allocate concurrently from one data dir: 50 processes, mixed; mixed DELs empty it', async () => {
+      assert.ok(fs.existsSync(GO_HOST_LOCAL), `${GO_HOST_LOCAL} missing: apt-get install containernetworking-plugins`);
+      const dir = fresh();
+      const c = ipamConf(dir, '0.4.0', { subnet: '10.5.0.0/24' });
+      const goDir = path.dirname(GO_HOST_LOCAL);
+      const impl = (i: number, del: boolean): string => ((i % 2 === 1) !== del ? goDir : b.dir);
+      for (let round = 0; round < 2; round++) {
+        // All 50 started before any is awaited: both implementations contend for the one lock.
+        const adds = await Promise.all(Array.from({ length: 50 }, (_, i) => runPluginAsync(impl(i, false), 'host-local', env('ADD', `m${i}`), c)));
+        adds.forEach((r, i) => assert.equal(r.code, 0, `${impl(i, false) === goDir ? 'go' : 'ours'} ADD m${i}: ${r.stdout}${r.stderr}`));
+        const ips = adds.map((r) => r.json.ips[0].address as string);
+        assert.equal(new Set(ips).size, 50, `round ${round}: 50 distinct addresses (${ips.join(' ')})`);
+        assert.equal(reservations(dir).length, 50);
+        // Every reservation names the container that got that address, whichever wrote it.
+        adds.forEach((r, i) => {
+          const ip = (r.json.ips[0].address as string).split('/')[0]!;
+          assert.equal(fs.readFileSync(path.join(dir, 'mynet', ip), 'utf8').split('\r\n')[0], `m${i}`);
+        });
+        // Each DEL by the other implementation than the one that allocated, all at once.
+        const dels = await Promise.all(Array.from({ length: 50 }, (_, i) => runPluginAsync(impl(i, true), 'host-local', env('DEL', `m${i}`), c)));
+        dels.forEach((r, i) => assert.equal(r.code, 0, `DEL m${i}: ${r.stdout}${r.stderr}`));
+        assert.deepEqual(fs.readdirSync(path.join(dir, 'mynet')).sort(), ['last_reserved_ip.0', 'lock'], `round ${round}: nothing but the lock and the hint left`);
+      }
     });
   });
 }

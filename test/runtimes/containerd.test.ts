@@ -29,7 +29,7 @@ const NS = `cts-ctr-${process.pid}`;
 const IMAGE = 'localhost/bb:latest';
 const IFNAME = 'eth0';
 const FLANNEL_NETWORK = '10.251.0.0/16';
-/** GC leaves younger scratch files alone (flannel SCRATCH_GC_GRACE_MS, 60 s): dead attachments are aged past it. */
+/** GC leaves younger scratch files and reservations alone (shared/state/gc-grace.ts, 60 s): dead attachments are aged past it. */
 const AGE_MS = 120_000;
 
 interface Net {
@@ -249,9 +249,11 @@ function runningAttachments(net: Net): { containerID: string; ifname: string }[]
     .map(([id]) => ({ containerID: cidOf(id!), ifname: IFNAME }));
 }
 
+/** Ages the scratch files and address reservations of `cids` (all when absent) past the GC grace. */
 function ageScratch(net: Net, cids?: string[]): void {
   const t = new Date(Date.now() - AGE_MS);
   for (const f of scratchFiles(net)) if (!cids || cids.includes(f)) fs.utimesSync(scratchFile(net, f), t, t);
+  for (const a of addressFiles(net)) if (!cids || cids.includes(a.id)) fs.utimesSync(path.join(net.ipamDir, net.name, a.ip), t, t);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { AnyResult, NetConf } from '../../../shared/cni/types';
 import { tempNameFor } from '../../../shared/state/atomic-file';
 import { type FlannelDeps, makeFlannelPlugin, SCRATCH_GC_GRACE_MS } from '../../../plugins/flannel/plugin';
 import { rejectsCni } from '../../helpers/assert-cni';
+import { GC_GRACE_MS } from '../../../shared/state/gc-grace';
 
 const V4 = 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n';
 const RESULT: AnyResult = { cniVersion: '1.1.0', ips: [{ address: '10.1.17.2/24', gateway: '10.1.17.1', interface: 2 }] };
@@ -266,15 +267,37 @@ test('GC: forwards valid attachments, removes stale scratch files only (old enou
   assert.deepEqual(readdirSync(s.dataDir).sort(), ['fresh', 'keep', 'notes', path.basename(newTemp)].sort());
 });
 
-test('GC without a valid-attachments list removes nothing', async (t) => {
+test('GC without a valid-attachments list (absent or null) means none is valid: only files inside the grace stay', async (t) => {
   const s = setup(t);
-  const f = fakeDeps(Date.now() + 10 * SCRATCH_GC_GRACE_MS);
+  const now = Date.now();
+  const f = fakeDeps(now);
   const p = makeFlannelPlugin(f.deps);
   await p.add(s.args('ADD', s.conf()));
+  // Just written: an ADD may still be in flight.
   await p.gc(s.args('GC', s.conf()));
   assert.deepEqual(readdirSync(s.dataDir), ['ctr1']);
   assert.equal(f.calls.at(-1)!.op, 'GC');
   assert.equal('cni.dev/valid-attachments' in f.calls.at(-1)!.conf, false);
+  await p.add(s.args('ADD', s.conf(), 'ctr2'));
+  const old = (now - 2 * SCRATCH_GC_GRACE_MS) / 1000;
+  utimesSync(path.join(s.dataDir, 'ctr1'), old, old);
+  utimesSync(path.join(s.dataDir, 'ctr2'), old, old);
+  await p.gc(s.args('GC', s.conf({ 'cni.dev/valid-attachments': null, 'cni.dev/attachments': null })));
+  assert.deepEqual(readdirSync(s.dataDir), []);
+  assert.equal(SCRATCH_GC_GRACE_MS, GC_GRACE_MS, 'flannel and host-local share one grace');
+});
+
+test('GC with a malformed list is refused before anything is touched (no file removed, no delegate called)', async (t) => {
+  const s = setup(t);
+  const f = fakeDeps(Date.now() + 10 * SCRATCH_GC_GRACE_MS);
+  const p = makeFlannelPlugin(f.deps);
+  await p.add(s.args('ADD', s.conf()));
+  const before = f.calls.length;
+  for (const bad of ['all', { containerID: 'ctr1', ifname: 'eth0' }, [{ containerId: 'ctr1', ifname: 'eth0' }], [{ containerID: 'ctr1' }]]) {
+    await assert.rejects(p.gc(s.args('GC', s.conf({ 'cni.dev/valid-attachments': bad }))), (e: CniError) => e.code === 7 && /^invalid config: cni\.dev\/valid-attachments/.test(e.message));
+  }
+  assert.deepEqual(readdirSync(s.dataDir), ['ctr1']);
+  assert.equal(f.calls.length, before);
 });
 
 test('GC without subnet.env: forwarded with the saved configs (one per type); delegate errors reported after cleanup', async (t) => {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { CmdArgs, Command } from '../../../shared/cni/plugin';
 import type { NetConf, Result } from '../../../shared/cni/types';
 import { hostLocalPlugin as hl } from '../../../plugins/host-local/plugin';
+import { GC_GRACE_MS } from '../../../shared/state/gc-grace';
 
 interface Ctx { dataDir: string; root: string }
 function ctx(t: { after(fn: () => void): void }): Ctx {
@@ -156,6 +157,12 @@ test('CHECK: the prevResult address must still be reserved for this attachment',
   await assert.rejects(hl.check(call('CHECK', conf, { ifname: 'eth9' })), /Failed to find address added by container dummy/);
 });
 
+/** Sets every file of the network dir `ageMs` into the past (mtime), as if reserved back then. */
+function age(c: Ctx, ageMs: number): void {
+  const when = new Date(Date.now() - ageMs);
+  for (const f of files(c)) fs.utimesSync(path.join(c.dataDir, 'mynet', f), when, when);
+}
+
 test('GC releases attachments not listed, accepts cni.dev/attachments, empty list releases all', async (t) => {
   const c = ctx(t);
   const conf = dualConf(c);
@@ -163,6 +170,7 @@ test('GC releases attachments not listed, accepts cni.dev/attachments, empty lis
   await hl.add(call('ADD', conf, { id: 'b' }));
   await hl.add(call('ADD', conf, { id: 'c' }));
   fs.writeFileSync(path.join(c.dataDir, 'mynet', '10.2.2.200'), 'b'); // legacy, id b is valid
+  age(c, GC_GRACE_MS + 1000); // reserved long ago: past the grace an ADD in flight gets
   await hl.gc!(call('GC', {
     ...conf,
     'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }],
@@ -175,6 +183,26 @@ test('GC releases attachments not listed, accepts cni.dev/attachments, empty lis
   assert.equal(((await hl.add(call('ADD', conf, { id: 'd' }))) as Result).ips![0]!.address, '10.1.2.5/24');
 });
 
+test('GC vs an ADD in flight: a reservation younger than the grace stays, the same one backdated past it goes', async (t) => {
+  const c = ctx(t);
+  const conf = v4Conf(c);
+  // The ADD has reserved (host-local returned) but the runtime does not know the attachment yet:
+  // a GC issued now lists nothing.
+  await hl.add(call('ADD', conf, { id: 'inflight' }));
+  const gcNothingValid = (extra: Record<string, unknown>) => hl.gc!(call('GC', { ...conf, ...extra }, { id: '', ifname: '' }));
+  await gcNothingValid({ 'cni.dev/valid-attachments': [] });
+  assert.equal(read(c, '10.1.2.2'), 'inflight\r\neth0', 'a GC during the ADD released its address');
+  // Another ADD must not be handed the same address.
+  assert.equal(((await hl.add(call('ADD', conf, { id: 'other' }))) as Result).ips![0]!.address, '10.1.2.3/24');
+  age(c, GC_GRACE_MS - 5000);
+  await gcNothingValid({ 'cni.dev/valid-attachments': [] });
+  assert.deepEqual(files(c), ['10.1.2.2', '10.1.2.3', 'last_reserved_ip.0', 'lock'], 'still inside the grace');
+  age(c, GC_GRACE_MS + 1000);
+  // An absent list means the same as an empty one: no attachment is valid.
+  await gcNothingValid({});
+  assert.deepEqual(files(c), ['last_reserved_ip.0', 'lock']);
+});
+
 test('GC: missing network dir is success and creates nothing; bad attachment entries are config errors', async (t) => {
   const c = ctx(t);
   await hl.gc!(call('GC', { ...v4Conf(c), 'cni.dev/valid-attachments': [] }, { id: '', ifname: '' }));
@@ -183,6 +211,13 @@ test('GC: missing network dir is success and creates nothing; bad attachment ent
     hl.gc!(call('GC', { ...v4Conf(c), 'cni.dev/valid-attachments': [{ containerID: 5 }] } as unknown as NetConf, { id: '', ifname: '' })),
     cniErr(7, /cni\.dev\/valid-attachments\[0\]\.containerID/),
   );
+  // Refused before anything is touched: the reservation of a live pod stays.
+  await hl.add(call('ADD', v4Conf(c), { id: 'live' }));
+  age(c, GC_GRACE_MS + 1000);
+  for (const bad of ['all', { containerID: 'live', ifname: 'eth0' }, [{ containerId: 'live', ifname: 'eth0' }]]) {
+    await assert.rejects(hl.gc!(call('GC', { ...v4Conf(c), 'cni.dev/attachments': bad } as unknown as NetConf, { id: '', ifname: '' })), cniErr(7, /^invalid config: cni\.dev\/attachments/));
+  }
+  assert.deepEqual(files(c), ['10.1.2.2', 'last_reserved_ip.0', 'lock']);
 });
 
 test('STATUS: ready creates the dir; a path that cannot be a directory → code 50 naming path and errno', async (t) => {

@@ -7,6 +7,7 @@ import { formatIP, mustParseCIDR, mustParseIP } from '../../../shared/ip';
 import { allocateAll } from '../../../plugins/host-local/allocator';
 import { canonicalizeRangeSet } from '../../../plugins/host-local/range-set';
 import { DiskStore, parseReservation, withStore } from '../../../plugins/host-local/store';
+import { GC_GRACE_MS } from '../../../shared/state/gc-grace';
 import { spawnLockHolder } from '../../helpers/lock-holder';
 
 
@@ -122,10 +123,13 @@ test('GC keeps valid attachments (and legacy files of valid ids), removes the re
     fs.writeFileSync(path.join(dir, '10.1.2.4'), 'keep');
     fs.writeFileSync(path.join(dir, '10.1.2.5'), 'gone');
     fs.writeFileSync(path.join(dir, '10.1.2.6'), ''); // zero-length leftover of a crash
-    const released = s.gc([{ containerID: ' keep ', ifname: 'eth0' }]).map((r) => r.file).sort();
+    // Within the grace (an ADD may be in flight) nothing goes; measured later, past it, they do.
+    assert.deepEqual(s.gc([]), []);
+    const later = Date.now() + GC_GRACE_MS + 1000;
+    const released = s.gc([{ containerID: ' keep ', ifname: 'eth0' }], later).map((r) => r.file).sort();
     assert.deepEqual(released, ['10.1.2.3', '10.1.2.5', '10.1.2.6', '2001:db8::2']);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['10.1.2.2', '10.1.2.4', 'last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
-    assert.equal(s.gc([]).length, 2);
+    assert.equal(s.gc([], later).length, 2);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
   });
 });
