@@ -85,11 +85,12 @@ export class Daemon {
     this.mgr = createEtcdSubnetManager({
       endpoints: o.etcdEndpoints,
       prefix: o.etcdPrefix,
-      cafile: o.etcdCAFile,
-      certfile: o.etcdCertFile,
-      keyfile: o.etcdKeyFile,
-      username: o.etcdUsername,
-      password: o.etcdPassword,
+      // Options keep unset flags as '' (Go's flag defaults); the client wants them absent.
+      cafile: o.etcdCAFile || undefined,
+      certfile: o.etcdCertFile || undefined,
+      keyfile: o.etcdKeyFile || undefined,
+      username: o.etcdUsername || undefined,
+      password: o.etcdPassword || undefined,
       ttlSeconds: o.subnetLeaseTTLSeconds,
       renewMarginSeconds: o.subnetLeaseRenewMarginMinutes * 60,
       log: this.log,
@@ -110,9 +111,9 @@ export class Daemon {
     this.ext = selectExternalInterface(this.sock, {
       iface: o.iface,
       ifaceRegex: o.ifaceRegex,
-      ifaceCanReach: o.ifaceCanReach,
-      publicIP: o.publicIP,
-      publicIPv6: o.publicIPv6,
+      ifaceCanReach: o.ifaceCanReach || undefined,
+      publicIP: o.publicIP || undefined,
+      publicIPv6: o.publicIPv6 || undefined,
       families,
     });
     this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +

@@ -79,6 +79,6 @@ export async function eventually<T>(what: string, ms: number, fn: () => T | unde
       last = e;
     }
     if (Date.now() - t0 > ms) throw new Error(`${what}: not true within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
