@@ -15,6 +15,7 @@ import { flannelConflist } from '../helpers/flannel-node';
 import { Runtime } from '../helpers/libcni';
 import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, makeNetns } from '../helpers/netns';
 import { builds, tempDir } from '../helpers/plugins';
+import { tcpFetch, tcpServer, waitReady } from '../helpers/sh';
 import { Underlay, type UnderlayHost } from '../helpers/underlay';
 
 const NETWORK = '10.2.0.0/16';
@@ -213,7 +214,8 @@ for (const build of builds()) {
         const conf = flannelConflist('1.0.0', { subnetFile: n.subnetFile, flannelDir: path.join(n.dir, 'flannel'), networksDir: path.join(n.dir, 'networks') });
         n.rt = new Runtime(conf, build.dir, path.join(n.dir, 'cache'), n.host.ns.name);
         const pns = makeNetns(`${tag}-p${n.name}`);
-        const r = n.rt.add({ containerId: `${tag}-${n.name}-pod`, netns: pns.path, ifname: 'eth0' });
+        const caps = n.name === 'n1' ? { portMappings: [{ hostPort: 18080, containerPort: 8080, protocol: 'tcp' }] } : {};
+        const r = n.rt.add({ containerId: `${tag}-${n.name}-pod`, netns: pns.path, ifname: 'eth0', capabilityArgs: caps });
         const ip = String(r.ips[0].address).split('/')[0]!;
         const sub = subnetOf(envOf(fs.readFileSync(n.subnetFile, 'utf8')));
         assert.equal(ip, base(sub).replace(/\.0$/, '.2'), 'first pod address of the node\'s subnet');
@@ -223,6 +225,17 @@ for (const build of builds()) {
       assert.ok(ping(p1.ns, p2.ip), 'pod on n1 → pod on n2');
       assert.ok(ping(p2.ns, p1.ip), 'pod on n2 → pod on n1');
       assert.ok(ping(nodes[0]!.host.ns.name, p2.ip), 'node n1 → pod on n2');
+    });
+
+    it('a hostPort of the pod on n1 is reached from n2 and from the pod on n2', async () => {
+      const srv = tcpServer(pods.n1!.ns, 8080, 'hello from the pod on n1');
+      try {
+        await waitReady(srv);
+        assert.equal(tcpFetch(nodes[1]!.host.ns.name, nodes[0]!.host.ip, 18080), 'hello from the pod on n1');
+        assert.equal(tcpFetch(pods.n2!.ns, nodes[0]!.host.ip, 18080), 'hello from the pod on n1');
+      } finally {
+        srv.kill('SIGKILL');
+      }
     });
 
     it('traceroute from a pod on n1 to a pod on n2: cni0 gateway → n2\'s flannel.1 (<subnet>.0) → the pod', () => {
