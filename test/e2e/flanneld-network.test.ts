@@ -9,113 +9,55 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeEtcdTls, startEtcd, type EtcdServer, type EtcdTls } from '../helpers/etcd';
+import { makeEtcdTls } from '../helpers/etcd';
+import { addressOf, envOf, FlannelCluster, leaseSubnet, linkOf, routeTo, type ClusterNode } from '../helpers/flannel-cluster';
 import { eventually, startFlanneld, waitForFile, type Flanneld } from '../helpers/flanneld-proc';
 import { flannelConflist } from '../helpers/flannel-node';
 import { Runtime } from '../helpers/libcni';
-import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, makeNetns } from '../helpers/netns';
-import { builds, tempDir } from '../helpers/plugins';
+import { bridgeJson, execIn, ipIn, ipJson, makeNetns } from '../helpers/netns';
+import { builds } from '../helpers/plugins';
 import { tcpFetch, tcpServer, waitReady } from '../helpers/sh';
-import { Underlay, type UnderlayHost } from '../helpers/underlay';
 
 const NETWORK = '10.2.0.0/16';
 const CONFIG = JSON.stringify({ Network: NETWORK, Backend: { Type: 'vxlan' } });
 const HOSTGW_CONFIG = JSON.stringify({ Network: '10.3.0.0/16', Backend: { Type: 'host-gw' } });
 
-interface Node {
-  name: string;
-  host: UnderlayHost;
-  dir: string;
-  subnetFile: string;
-  daemon?: Flanneld;
-  rt?: Runtime;
-}
-
-const envOf = (text: string): Record<string, string> =>
-  Object.fromEntries(text.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-const subnetOf = (env: Record<string, string>): string => env.FLANNEL_SUBNET!.replace(/\.1\/24$/, '.0/24');
-const base = (cidr: string): string => cidr.split('/')[0]!;
+const subnetOf = (n: ClusterNode): string => leaseSubnet(n);
+const base = addressOf;
 
 for (const build of builds()) {
   describe(`flanneld: the deployment notes' network on our code alone (${build.label} build)`, () => {
     const tag = `fd${build.label[0]}`;
-    const tmp = tempDir(`flanneld-${build.label}`);
-    let underlay: Underlay;
-    let etcd: EtcdServer;
-    let certs: EtcdTls;
-    const nodes: Node[] = [];
-    const pods: Record<string, { ns: string; ip: string; node: Node }> = {};
+    let c: FlannelCluster;
+    let nodes: ClusterNode[];
+    const rts: Record<string, Runtime> = {};
+    const pods: Record<string, { ns: string; ip: string; node: ClusterNode }> = {};
     const figures: string[] = [];
-
-    const tlsArgs = (): string[] => [
-      `-etcd-cafile=${certs.ca}`,
-      '--etcd-certfile', certs.clientCert,
-      `--etcd-keyfile=${certs.clientKey}`,
-    ];
-    // The notes' FLANNEL_OPTIONS, mixing -flag=v, --flag=v, -flag v and --flag v.
-    const daemonArgs = (n: Node, extra: string[] = []): string[] => [
-      '--ip-masq',
-      `--etcd-endpoints=${etcd.endpoint}`,
-      ...tlsArgs(),
-      '-subnet-file', n.subnetFile,
-      ...extra,
-    ];
-
-    const start = async (n: Node, extra: string[] = [], env: Record<string, string> = {}): Promise<{ ms: number }> => {
-      const t0 = Date.now();
-      n.daemon = startFlanneld(build.dir, n.host.ns.name, daemonArgs(n, extra), env);
-      await waitForFile(n.subnetFile, 20_000, n.daemon);
-      return { ms: Date.now() - t0 };
-    };
-
-    const leases = (prefix = '/coreos.com/network'): Record<string, { value: any; lease: string }> => {
-      // Lease IDs are int64: keep them as strings (JSON.parse would round them to a double).
-      const raw = etcd.etcdctl(['get', '--prefix', `${prefix}/subnets/`, '-w', 'json']).replace(/"lease":(\d+)/g, '"lease":"$1"');
-      const out = JSON.parse(raw);
-      const res: Record<string, { value: any; lease: string }> = {};
-      for (const kv of out.kvs ?? []) {
-        res[Buffer.from(kv.key, 'base64').toString()] = { value: JSON.parse(Buffer.from(kv.value, 'base64').toString()), lease: String(kv.lease ?? 0) };
-      }
-      return res;
-    };
-
-    const vtep = (n: Node): any => ipJson(n.host.ns.name, ['-d', 'link', 'show', 'flannel.1'])[0];
-    const routeTo = (n: Node, cidr: string): any => ipJson(n.host.ns.name, ['route', 'show', cidr]).find((r: any) => r.dst === cidr);
+    const etcdctl = (args: string[]): string => c.etcd.etcdctl(args);
+    const vtep = (n: ClusterNode): any => linkOf(n);
 
     before(async () => {
-      underlay = new Underlay(tag);
-      const etcdHost = underlay.addHost('etcd', 1);
-      for (const [i, octet] of [[1, 11], [2, 12], [3, 13]] as const) {
-        const dir = path.join(tmp.path, `n${i}`);
-        fs.mkdirSync(dir);
-        nodes.push({ name: `n${i}`, host: underlay.addHost(`n${i}`, octet), dir, subnetFile: path.join(dir, 'run', 'subnet.env') });
-      }
-      certs = makeEtcdTls(['10.0.0.1']);
-      etcd = await startEtcd({ netns: etcdHost.ns.name, host: '10.0.0.1', clientPort: 2379, peerPort: 2380, tls: certs });
-      etcd.etcdctl(['put', '/coreos.com/network/config', CONFIG]);
-      etcd.etcdctl(['put', '/hostgw/network/config', HOSTGW_CONFIG]);
+      c = await FlannelCluster.create(build, tag, 3, { '/coreos.com/network': CONFIG, '/hostgw/network': HOSTGW_CONFIG });
+      nodes = c.nodes;
     });
 
     after(async () => {
-      for (const n of nodes) await n.daemon?.stop('SIGKILL');
-      await etcd?.stop();
-      cleanupAllNetns();
-      tmp.cleanup();
+      await c?.destroy();
       if (figures.length) console.log(`# flanneld figures (${build.label}): ${figures.join('; ')}`);
     });
 
     it('two daemons start with the notes\' flags, lease a /24 each and write subnet.env; READY=1 reaches NOTIFY_SOCKET', async () => {
-      const sock = path.join(tmp.path, 'notify.sock');
+      const sock = path.join(c.tmp.path, 'notify.sock');
       const rx = spawn('python3', ['-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nprint(s.recv(4096).decode(),flush=True)`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
       let got = '';
       rx.stdout!.on('data', (d) => (got += d));
       await eventually('notify receiver bound', 5000, () => got.includes('bound'));
       try {
-        const [n1, n2] = nodes as [Node, Node];
-        const t1 = await start(n1, [], { NOTIFY_SOCKET: sock });
+        const [n1, n2] = nodes as [ClusterNode, ClusterNode];
+        const t1 = await c.start(n1, { env: { NOTIFY_SOCKET: sock } });
         // n2 takes its TLS files from the environment, as a systemd EnvironmentFile would give them.
-        n2.daemon = startFlanneld(build.dir, n2.host.ns.name, ['--ip-masq', `--etcd-endpoints=${etcd.endpoint}`, `--subnet-file=${n2.subnetFile}`], {
-          FLANNELD_ETCD_CAFILE: certs.ca, FLANNELD_ETCD_CERTFILE: certs.clientCert, FLANNELD_ETCD_KEYFILE: certs.clientKey,
+        n2.daemon = startFlanneld(build.dir, n2.host.ns.name, ['--ip-masq', `--etcd-endpoints=${c.etcd.endpoint}`, `--subnet-file=${n2.subnetFile}`], {
+          FLANNELD_ETCD_CAFILE: c.certs.ca, FLANNELD_ETCD_CERTFILE: c.certs.clientCert, FLANNELD_ETCD_KEYFILE: c.certs.clientKey,
         });
         await waitForFile(n2.subnetFile, 20_000, n2.daemon);
         figures.push(`start → subnet.env ${t1.ms} ms`);
@@ -136,16 +78,16 @@ for (const build of builds()) {
     });
 
     it('etcd holds each lease at <prefix>/subnets/<ip>-24 in flannel\'s JSON, attached to a 24 h etcd lease', () => {
-      const all = leases();
+      const all = c.leases();
       for (const n of nodes.slice(0, 2)) {
-        const key = `/coreos.com/network/subnets/${base(subnetOf(envOf(fs.readFileSync(n.subnetFile, 'utf8'))))}-24`;
+        const key = `/coreos.com/network/subnets/${base(subnetOf(n))}-24`;
         const l = all[key];
         assert.ok(l, `${key} in ${Object.keys(all).join(', ')}`);
         assert.notEqual(l.lease, '0', 'attached to an etcd lease');
         const { NodeID, ...flannelFields } = l.value;
         assert.match(String(NodeID), /^[0-9a-f]{32}$/);
         assert.deepEqual(flannelFields, { PublicIP: n.host.ip, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: vtep(n).address } });
-        const ttl = etcd.etcdctl(['lease', 'timetolive', BigInt(l.lease).toString(16)]);
+        const ttl = etcdctl(['lease', 'timetolive', BigInt(l.lease).toString(16)]);
         const granted = Number(/granted with TTL\((\d+)s\)/.exec(ttl)?.[1]);
         assert.equal(granted, 86400, ttl);
       }
@@ -163,16 +105,16 @@ for (const build of builds()) {
         assert.equal(d.link, 'eth0');
         assert.equal(l.mtu, 1450);
         assert.ok(l.flags.includes('UP'));
-        const subnet = subnetOf(envOf(fs.readFileSync(n.subnetFile, 'utf8')));
+        const subnet = subnetOf(n);
         const addrs = ipJson(n.host.ns.name, ['addr', 'show', 'flannel.1'])[0].addr_info.filter((a: any) => a.family === 'inet');
         assert.deepEqual(addrs.map((a: any) => `${a.local}/${a.prefixlen}`), [`${base(subnet)}/32`]);
       }
     });
 
     it('each node has the peer\'s ARP entry, FDB entry and onlink route', () => {
-      const [n1, n2] = nodes as [Node, Node];
+      const [n1, n2] = nodes as [ClusterNode, ClusterNode];
       for (const [here, there] of [[n1, n2], [n2, n1]] as const) {
-        const sub = subnetOf(envOf(fs.readFileSync(there.subnetFile, 'utf8')));
+        const sub = subnetOf(there);
         const mac = vtep(there).address;
         const neigh = ipJson(here.host.ns.name, ['neigh', 'show', 'dev', 'flannel.1']).find((e: any) => e.dst === base(sub));
         assert.equal(neigh?.lladdr, mac);
@@ -188,7 +130,7 @@ for (const build of builds()) {
 
     it('FLANNEL-POSTRTG (nat) and FLANNEL-FWD (filter) hold flannel\'s rules', () => {
       const n1 = nodes[0]!;
-      const sub = subnetOf(envOf(fs.readFileSync(n1.subnetFile, 'utf8')));
+      const sub = subnetOf(n1);
       const nat = execIn(n1.host.ns.name, 'iptables-save', ['-t', 'nat']).split('\n');
       const c = '-m comment --comment "flanneld masq"';
       assert.deepEqual(nat.filter((l) => l.includes('FLANNEL-POSTRTG') && l.startsWith('-A')), [
@@ -212,12 +154,12 @@ for (const build of builds()) {
     it('pods attached by our flannel conflist ping across nodes both ways, and node → remote pod', () => {
       for (const n of nodes.slice(0, 2)) {
         const conf = flannelConflist('1.0.0', { subnetFile: n.subnetFile, flannelDir: path.join(n.dir, 'flannel'), networksDir: path.join(n.dir, 'networks') });
-        n.rt = new Runtime(conf, build.dir, path.join(n.dir, 'cache'), n.host.ns.name);
+        rts[n.name] = new Runtime(conf, build.dir, path.join(n.dir, 'cache'), n.host.ns.name);
         const pns = makeNetns(`${tag}-p${n.name}`);
         const caps = n.name === 'n1' ? { portMappings: [{ hostPort: 18080, containerPort: 8080, protocol: 'tcp' }] } : {};
-        const r = n.rt.add({ containerId: `${tag}-${n.name}-pod`, netns: pns.path, ifname: 'eth0', capabilityArgs: caps });
+        const r = rts[n.name]!.add({ containerId: `${tag}-${n.name}-pod`, netns: pns.path, ifname: 'eth0', capabilityArgs: caps });
         const ip = String(r.ips[0].address).split('/')[0]!;
-        const sub = subnetOf(envOf(fs.readFileSync(n.subnetFile, 'utf8')));
+        const sub = subnetOf(n);
         assert.equal(ip, base(sub).replace(/\.0$/, '.2'), 'first pod address of the node\'s subnet');
         pods[n.name] = { ns: pns.name, ip, node: n };
       }
@@ -239,19 +181,19 @@ for (const build of builds()) {
     });
 
     it('traceroute from a pod on n1 to a pod on n2: cni0 gateway → n2\'s flannel.1 (<subnet>.0) → the pod', () => {
-      const { n1: p1, n2: p2 } = pods as Record<'n1' | 'n2', { ns: string; ip: string; node: Node }>;
+      const { n1: p1, n2: p2 } = pods as Record<'n1' | 'n2', { ns: string; ip: string; node: ClusterNode }>;
       const out = execIn(p1.ns, 'busybox', ['traceroute', '-n', '-q', '1', '-w', '2', '-m', '5', p2.ip]);
       const hops = out.split('\n').map((l) => /^\s*\d+\s+(\S+)/.exec(l)?.[1]).filter((h): h is string => !!h);
-      const gw1 = base(subnetOf(envOf(fs.readFileSync(nodes[0]!.subnetFile, 'utf8')))).replace(/\.0$/, '.1');
-      const vtep2 = base(subnetOf(envOf(fs.readFileSync(nodes[1]!.subnetFile, 'utf8'))));
+      const gw1 = base(subnetOf(nodes[0]!)).replace(/\.0$/, '.1');
+      const vtep2 = base(subnetOf(nodes[1]!));
       assert.deepEqual(hops, [gw1, vtep2, p2.ip], out);
     });
 
     it('a node that joins is programmed on the others; its lease key appears → route on a peer within 2 s', async () => {
       const n3 = nodes[2]!;
-      n3.daemon = startFlanneld(build.dir, n3.host.ns.name, daemonArgs(n3));
+      n3.daemon = startFlanneld(build.dir, n3.host.ns.name, c.daemonArgs(n3));
       const t0 = Date.now();
-      const key = await eventually('n3 lease in etcd', 20_000, () => Object.keys(leases()).find((k) => JSON.stringify(leases()[k]!.value).includes(n3.host.ip)));
+      const key = await eventually('n3 lease in etcd', 20_000, () => Object.entries(c.leases()).find(([, l]) => l.value.PublicIP === n3.host.ip)?.[0]);
       const tKey = Date.now();
       const sub = key.split('/').pop()!.replace('-', '/');
       await eventually(`route to ${sub} on n1 and n2`, 5000, () => nodes.slice(0, 2).every((n) => routeTo(n, sub)));
@@ -263,14 +205,14 @@ for (const build of builds()) {
 
     it('a node whose lease goes is unprogrammed on the others (route, ARP, FDB); its own datapath stays after SIGTERM', async () => {
       const n3 = nodes[2]!;
-      const sub = subnetOf(envOf(fs.readFileSync(n3.subnetFile, 'utf8')));
+      const sub = subnetOf(n3);
       const mac = vtep(n3).address;
       const code = await n3.daemon!.stop('SIGTERM');
       assert.equal(code, 0, n3.daemon!.output());
       // Nothing flushed on exit: the device, its address and the masquerade chain are still there.
       assert.equal(vtep(n3).address, mac);
       assert.match(execIn(n3.host.ns.name, 'iptables-save', ['-t', 'nat']), /-A FLANNEL-POSTRTG/);
-      etcd.etcdctl(['del', `/coreos.com/network/subnets/${base(sub)}-24`]);
+      etcdctl(['del', `/coreos.com/network/subnets/${base(sub)}-24`]);
       for (const n of nodes.slice(0, 2)) {
         await eventually(`n3's route gone on ${n.name}`, 5000, () => !routeTo(n, sub));
         assert.equal(ipJson(n.host.ns.name, ['neigh', 'show', 'dev', 'flannel.1']).find((e: any) => e.dst === base(sub)), undefined, 'ARP entry gone');
@@ -279,10 +221,10 @@ for (const build of builds()) {
     });
 
     it('a lease written in Go flanneld\'s format (hand-made JSON, etcd lease) is programmed like ours', async () => {
-      const grant = etcd.etcdctl(['lease', 'grant', '600']);
+      const grant = etcdctl(['lease', 'grant', '600']);
       const id = /lease ([0-9a-f]+) granted/.exec(grant)![1]!;
       const mac = '7a:1b:2c:3d:4e:5f';
-      etcd.etcdctl(['put', '--lease', id, '/coreos.com/network/subnets/10.2.250.0-24', `{"PublicIP":"10.0.0.99","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${mac}"}}`]);
+      etcdctl(['put', '--lease', id, '/coreos.com/network/subnets/10.2.250.0-24', `{"PublicIP":"10.0.0.99","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"${mac}"}}`]);
       const written = Date.now();
       const n1 = nodes[0]!;
       await eventually('route to 10.2.250.0/24 on n1', 5000, () => routeTo(n1, '10.2.250.0/24'));
@@ -290,7 +232,7 @@ for (const build of builds()) {
       assert.equal(routeTo(n1, '10.2.250.0/24').gateway, '10.2.250.0');
       assert.equal(ipJson(n1.host.ns.name, ['neigh', 'show', 'dev', 'flannel.1']).find((e: any) => e.dst === '10.2.250.0')?.lladdr, mac);
       assert.equal(bridgeJson(n1.host.ns.name, ['fdb', 'show', 'dev', 'flannel.1']).find((e: any) => e.mac === mac)?.dst, '10.0.0.99');
-      etcd.etcdctl(['lease', 'revoke', id]);
+      etcdctl(['lease', 'revoke', id]);
       await eventually('route to 10.2.250.0/24 gone after the etcd lease is revoked', 5000, () => !routeTo(n1, '10.2.250.0/24'));
     });
 
@@ -305,7 +247,7 @@ for (const build of builds()) {
       await new Promise((r) => setTimeout(r, 1500));
       await n2.daemon!.stop('SIGKILL');
       fs.rmSync(n2.subnetFile); // the restart must find its lease through etcd, not the old file
-      n2.daemon = startFlanneld(build.dir, n2.host.ns.name, daemonArgs(n2));
+      n2.daemon = startFlanneld(build.dir, n2.host.ns.name, c.daemonArgs(n2));
       await waitForFile(n2.subnetFile, 20_000, n2.daemon);
       await done;
       const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(out);
@@ -323,17 +265,17 @@ for (const build of builds()) {
     });
 
     it('a second network on host-gw beside the vxlan one: routes via the peer\'s underlay address, and ping between their subnets', async () => {
-      const [n1, n2] = nodes as [Node, Node];
+      const [n1, n2] = nodes as [ClusterNode, ClusterNode];
       const hg: Record<string, string> = {};
       const gwDaemons: Flanneld[] = [];
       try {
         for (const n of [n1, n2]) {
           const file = path.join(n.dir, 'run', 'hostgw.env');
-          const d = startFlanneld(build.dir, n.host.ns.name, ['--etcd-prefix=/hostgw/network', `--etcd-endpoints=${etcd.endpoint}`, ...tlsArgs(), `--subnet-file=${file}`, '--iptables-forward-rules=false']);
+          const d = startFlanneld(build.dir, n.host.ns.name, ['--etcd-prefix=/hostgw/network', `--etcd-endpoints=${c.etcd.endpoint}`, ...c.tlsArgs(), `--subnet-file=${file}`, '--iptables-forward-rules=false']);
           gwDaemons.push(d);
           const env = envOf(await waitForFile(file, 20_000, d));
           assert.equal(env.FLANNEL_MTU, '1500');
-          hg[n.name] = subnetOf(env);
+          hg[n.name] = env.FLANNEL_SUBNET!.replace(/\.1\/24$/, '.0/24');
           // A stand-in for the node's cni0: a bridge holding the subnet's .1.
           ipIn(n.host.ns.name, ['link', 'add', 'hg0', 'type', 'bridge']);
           ipIn(n.host.ns.name, ['addr', 'add', env.FLANNEL_SUBNET!, 'dev', 'hg0']);
@@ -360,11 +302,11 @@ for (const build of builds()) {
         ['missing', ['--etcd-prefix=/nothing/here'], /\/nothing\/here\/config/],
         ['invalid', ['--etcd-prefix=/bad/network'], /\/bad\/network\/config.*Network.*10\.9\.0\.0\/33/],
       ];
-      etcd.etcdctl(['put', '/bad/network/config', '{"Network":"10.9.0.0/33"}']);
+      etcdctl(['put', '/bad/network/config', '{"Network":"10.9.0.0/33"}']);
       const wrong = makeEtcdTls(['10.0.0.1']);
       for (const [name, extra, re] of cases) {
         const file = path.join(n3.dir, `${name}.env`);
-        const d = startFlanneld(build.dir, n3.host.ns.name, [`--etcd-endpoints=${etcd.endpoint}`, ...tlsArgs(), `--subnet-file=${file}`, ...extra]);
+        const d = startFlanneld(build.dir, n3.host.ns.name, [`--etcd-endpoints=${c.etcd.endpoint}`, ...c.tlsArgs(), `--subnet-file=${file}`, ...extra]);
         const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
         await d.stop('SIGKILL');
         assert.equal(code, 1, `${name}: ${d.output()}`);
@@ -372,16 +314,16 @@ for (const build of builds()) {
         assert.doesNotMatch(d.output(), /\n\s+at /, 'no stack trace');
         assert.equal(fs.existsSync(file), false);
       }
-      const keysBefore = Object.keys(leases()).length;
+      const keysBefore = Object.keys(c.leases()).length;
       const file = path.join(n3.dir, 'wrongca.env');
-      const d = startFlanneld(build.dir, n3.host.ns.name, [`--etcd-endpoints=${etcd.endpoint}`, `--etcd-cafile=${wrong.ca}`, `--etcd-certfile=${certs.clientCert}`, `--etcd-keyfile=${certs.clientKey}`, `--subnet-file=${file}`]);
+      const d = startFlanneld(build.dir, n3.host.ns.name, [`--etcd-endpoints=${c.etcd.endpoint}`, `--etcd-cafile=${wrong.ca}`, `--etcd-certfile=${c.certs.clientCert}`, `--etcd-keyfile=${c.certs.clientKey}`, `--subnet-file=${file}`]);
       const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
       await d.stop('SIGKILL');
       assert.notEqual(code, 0, d.output());
       assert.notEqual(code, 'still running', d.output());
       assert.match(d.output(), /TLS|certificate/i);
       assert.equal(fs.existsSync(file), false);
-      assert.equal(Object.keys(leases()).length, keysBefore, 'no lease written');
+      assert.equal(Object.keys(c.leases()).length, keysBefore, 'no lease written');
     });
   });
 }
