@@ -16,7 +16,7 @@ import { randomVtepMac } from './mac';
 import { BackendError } from './types';
 import type { BackendNetwork, BackendPersisted, Log } from './types';
 import { parseVxlanBackendData, formatVxlanBackendData } from './vxlan-data';
-import { vxlanConfigFrom } from './vxlan-config';
+import { vxlanConfig } from '../network-config';
 import { ensureVxlanDevice } from './vxlan-device';
 import type { WantedDevice } from './vxlan-device';
 
@@ -55,7 +55,7 @@ export class VxlanNetwork implements BackendNetwork {
     private readonly log: Log,
     private readonly opts: BackendOptions = {},
   ) {
-    const vc = vxlanConfigFrom(config.backend.raw);
+    const vc = vxlanConfig(config.backend);
     this.vni = vc.vni;
     this.directRouting = vc.directRouting;
     const base = vc.mtu || ext.mtu;

@@ -1,29 +1,14 @@
-// vxlan backend pure parts: config keys, lease BackendData, device compatibility, MAC, MTU.
+// vxlan backend pure parts (the config keys are network-config's): lease BackendData, device compatibility, MAC, MTU.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mustParseIP } from '../../../shared/ip';
 import type { Link } from '../../../shared/netlink';
-import { vxlanConfigFrom } from '../../../flanneld/backend/vxlan-config';
 import { formatVxlanBackendData, parseVxlanBackendData } from '../../../flanneld/backend/vxlan-data';
 import { incompatibility } from '../../../flanneld/backend/vxlan-device';
 import type { WantedDevice } from '../../../flanneld/backend/vxlan-device';
 import { randomVtepMac } from '../../../flanneld/backend/mac';
 import { vxlanDeviceName, vxlanOverhead } from '../../../flanneld/backend/vxlan';
-import { BackendError } from '../../../flanneld/backend/types';
 import { RTPROT_FLANNEL } from '../../../flanneld/backend';
-
-describe('vxlan config', () => {
-  it('defaults and case-insensitive keys', () => {
-    assert.deepEqual(vxlanConfigFrom({ Type: 'vxlan' }), { vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false });
-    assert.deepEqual(vxlanConfigFrom({ vni: 4096, PORT: 4789, Mtu: 9000, directrouting: true, GBP: true }),
-      { vni: 4096, port: 4789, mtu: 9000, gbp: true, learning: false, directRouting: true });
-  });
-  it('rejects out-of-range values naming the key', () => {
-    assert.throws(() => vxlanConfigFrom({ VNI: 1 << 24 }), (e: unknown) => e instanceof BackendError && /Backend\.VNI 16777216 is not an integer in 0\.\.16777215/.test(e.message));
-    assert.throws(() => vxlanConfigFrom({ Port: '8472' }), /Backend\.Port "8472"/);
-    assert.throws(() => vxlanConfigFrom({ DirectRouting: 'yes' }), /Backend\.DirectRouting "yes" is not true or false/);
-  });
-});
 
 describe('vxlan BackendData', () => {
   it('parses VtepMAC case-insensitively and normalises it', () => {
