@@ -202,6 +202,11 @@ export class Daemon {
     this.backend.setOwnLease(lease);
     this.chains.setDesired(this.chainSpecs(lease));
     this.ensureRules(true);
+    // At start a rule set that cannot be installed (no iptables, no kernel support) ends the
+    // start: pods would get a subnet.env promising masquerade that does not happen.
+    if (how === 'acquired' && this.lastRuleErrors.length > 0) {
+      throw new StartupError(`cannot install the iptables rules: ${this.lastRuleErrors.join('; ')}`);
+    }
     this.writeSubnetEnv(lease);
     this.scheduleReconcile('own lease');
   }
