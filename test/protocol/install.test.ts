@@ -3,7 +3,7 @@
 // exec it then), and only the current and the previous install are kept.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builds, runPlugin, tempDir } from '../helpers/plugins';
@@ -70,4 +70,29 @@ describe('install.sh --runtime node', () => {
       assert.equal(v.json.cniVersion, '1.1.0');
     }
   });
+});
+
+describe('install.sh --daemon-dest', () => {
+  const dist = path.resolve(builds()[0]!.dir, '../..');
+  const tmp = tempDir('install-daemon');
+  after(() => tmp.cleanup());
+
+  for (const runtime of ['standalone', 'node'] as const) {
+    it(`installs flanneld alone (${runtime}); a reinstall keeps it runnable and keeps one previous install at most`, () => {
+      const dest = path.join(tmp.path, runtime);
+      for (let i = 0; i < 3; i++) {
+        const r = spawnSync('bash', [path.join(REPO, 'scripts/install.sh'), '--daemon-dest', dest, '--runtime', runtime, '--quiet'], {
+          env: { ...process.env, CNI_TS_DIST: dist },
+          encoding: 'utf8',
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const v = spawnSync(path.join(dest, 'flanneld'), ['--version'], { encoding: 'utf8' });
+        assert.equal(v.status, 0, v.stderr);
+        assert.match(v.stdout, /^v\d+\.\d+\.\d+\n$/);
+      }
+      const names = fs.readdirSync(dest).filter((n) => !n.startsWith('.'));
+      assert.deepEqual(names, ['flanneld'], 'only the daemon: no plugin was installed');
+      if (runtime === 'node') assert.ok(fs.readdirSync(path.join(dest, '.flanneld-node')).length <= 2);
+    });
+  }
 });
