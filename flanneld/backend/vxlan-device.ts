@@ -1,7 +1,6 @@
 // flannel.<VNI> / flannel-v6.<VNI>: created once, then reused across daemon restarts when its
 // attributes still fit (recreating it would drop packets and lose its neighbour/FDB entries);
 // deleted and recreated only when incompatible.
-import type { IP } from '../types';
 import { formatIP, ipEquals } from '../../shared/ip';
 import type { Link, NetlinkSocket, VxlanSpec } from '../../shared/netlink';
 import * as nl from '../../shared/netlink';
@@ -10,19 +9,8 @@ import type { Log } from './types';
 /** The kernel's vxlan UDP port when none is given (vxlan module parameter udp_port). */
 export const KERNEL_DEFAULT_VXLAN_PORT = 8472;
 
-export interface WantedDevice {
-  name: string;
-  vni: number;
-  /** 0: the kernel default. */
-  port: number;
-  local: IP;
-  linkIndex: number;
-  learning: boolean;
-  gbp: boolean;
-  mtu: number;
-  /** The MAC to give it (persisted or fresh). */
-  mac: string;
-}
+/** The device the backend wants: a full vxlan spec (GBP, MTU and the MAC — persisted or fresh — always given). */
+export type WantedDevice = Required<VxlanSpec>;
 
 /** Why an existing link cannot be reused as this device; null when it can (pure). */
 export function incompatibility(l: Link, w: WantedDevice): string | null {

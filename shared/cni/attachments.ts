@@ -8,21 +8,12 @@
 // is touched: read as "nothing is valid" it would release the resources of every live pod.
 import { CniError, ErrorCode } from './errors';
 import type { Attachment, NetConf } from './types';
+import { showValue as show } from './show-value';
 
 export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
 /** The misspelt key of the first 1.1.0 spec text, still sent by libcni (cni#1101). */
 export const LEGACY_ATTACHMENTS_KEY = 'cni.dev/attachments';
 export const ATTACHMENT_KEYS = [VALID_ATTACHMENTS_KEY, LEGACY_ATTACHMENTS_KEY] as const;
-
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
-}
 
 const refuse = (what: string, v: unknown): CniError =>
   new CniError(ErrorCode.InvalidNetworkConfig, `invalid config: ${what} (got ${show(v)})`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from './errors';
+import { showValue as show } from './show-value';
 
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -17,15 +18,6 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return v;
 }
 
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
-}
 
 /**
  * Validates `input` with a zod schema; the first issue becomes a CNI error (code 7 unless given)
