@@ -40,47 +40,62 @@ export function readOwned(sock: NetlinkSocket, scope: OwnedScope): ActualState {
 const nameOf = (names: Map<number, string>, index: number | undefined): string =>
   index === undefined ? '?' : names.get(index) ?? `if${index}`;
 
+/** One write of a diff: its request, the line for the report, and whether "absent" is fine. */
+interface PlannedWrite {
+  kind: 'add' | 'remove';
+  line: string;
+  op: nl.NetlinkOp;
+  ignoreMissing: boolean;
+}
+
 /**
  * Writes a diff. Removals first (route, then FDB, then neighbour: the route is what sends
  * traffic to the others), then additions in the opposite order (neighbour and FDB before the
- * route, or the kernel would ARP for the gateway). Each failure is reported and the rest goes on.
+ * route, or the kernel would ARP for the gateway). The writes go to the kernel in batches
+ * (NetlinkSocket.requestBatch), which keeps this order; each failure is reported for its own
+ * entry and the rest goes on.
  */
 export function applyDiff(sock: NetlinkSocket, d: Diff, names: Map<number, string>, report: ReconcileReport): void {
-  const attempt = (list: string[], line: string, fn: () => void, ignoreMissing = false): void => {
+  const planned: PlannedWrite[] = [];
+  const plan = (kind: PlannedWrite['kind'], line: string, build: () => nl.NetlinkOp, ignoreMissing = false): void => {
     try {
-      fn();
-      list.push(line);
+      planned.push({ kind, line, op: build(), ignoreMissing });
     } catch (e) {
-      if (ignoreMissing && nl.isNotFound(e)) return;
-      report.errors.push(`${list === report.added ? 'add' : 'remove'} ${line}: ${(e as Error).message}`);
+      // An entry the encoder refuses (e.g. a gateway of the other family) fails alone.
+      report.errors.push(`${kind} ${line}: ${(e as Error).message}`);
     }
   };
   for (const r of d.route.del) {
-    attempt(report.removed, describeRoute({ ...r, onlink: (r.flags & nl.constants.RTNH_F_ONLINK) !== 0 }, nameOf(names, r.index)), () =>
-      nl.delRoute(sock, {
+    plan('remove', describeRoute({ ...r, onlink: (r.flags & nl.constants.RTNH_F_ONLINK) !== 0 }, nameOf(names, r.index)), () =>
+      nl.delRouteOp({
         dst: r.dst, table: r.table, protocol: RTPROT_FLANNEL,
         ...(r.gw ? { gw: r.gw } : {}), ...(r.index !== undefined ? { index: r.index } : {}),
       }), true);
   }
   for (const f of d.fdb.del) {
-    attempt(report.removed, describeFdb(f, nameOf(names, f.index)), () =>
-      nl.deleteFdb(sock, { index: f.index, mac: f.mac, ...(f.dst ? { dst: f.dst } : {}), self: true }), true);
+    plan('remove', describeFdb(f, nameOf(names, f.index)), () =>
+      nl.deleteFdbOp({ index: f.index, mac: f.mac, ...(f.dst ? { dst: f.dst } : {}), self: true }), true);
   }
   for (const n of d.neigh.del) {
-    attempt(report.removed, describeNeigh(n, nameOf(names, n.index)), () => nl.deleteNeighbour(sock, n.index, n.ip), true);
+    plan('remove', describeNeigh(n, nameOf(names, n.index)), () => nl.deleteNeighbourOp(n.index, n.ip), true);
   }
   for (const n of d.neigh.add) {
-    attempt(report.added, describeNeigh(n, n.dev.name), () =>
-      nl.replaceNeighbour(sock, { index: n.dev.index, ip: n.ip, mac: n.mac, permanent: true }));
+    plan('add', describeNeigh(n, n.dev.name), () => nl.replaceNeighbourOp({ index: n.dev.index, ip: n.ip, mac: n.mac, permanent: true }));
   }
   for (const f of d.fdb.add) {
-    attempt(report.added, describeFdb(f, f.dev.name), () =>
-      nl.replaceFdb(sock, { index: f.dev.index, mac: f.mac, dst: f.dst, permanent: true, self: true }));
+    plan('add', describeFdb(f, f.dev.name), () => nl.replaceFdbOp({ index: f.dev.index, mac: f.mac, dst: f.dst, permanent: true, self: true }));
   }
   for (const r of d.route.add) {
-    attempt(report.added, describeRoute(r, r.dev.name), () =>
-      nl.replaceRoute(sock, { dst: r.dst, gw: r.gw, index: r.dev.index, onlink: r.onlink, protocol: RTPROT_FLANNEL }));
+    plan('add', describeRoute(r, r.dev.name), () =>
+      nl.replaceRouteOp({ dst: r.dst, gw: r.gw, index: r.dev.index, onlink: r.onlink, protocol: RTPROT_FLANNEL }));
   }
+  if (!planned.length) return;
+  const results = sock.requestBatch(planned.map((p) => p.op));
+  planned.forEach((p, i) => {
+    const err = results[i];
+    if (!err) (p.kind === 'add' ? report.added : report.removed).push(p.line);
+    else if (!(p.ignoreMissing && nl.isNotFound(err))) report.errors.push(`${p.kind} ${p.line}: ${err.message}`);
+  });
 }
 
 /** One family's full pass: read what we own, diff against desired, write the differences. */

@@ -12,6 +12,8 @@ import { nextBackoff, throttled } from './backoff';
 import { LeaseParseError, LeaseRaceError } from './errors';
 import { formatKeyName } from './lease-codec';
 import { EtcdRegistry } from './registry';
+import { relistJitterMs } from './relist-jitter';
+import type { RelistJitterOptions } from './relist-jitter';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -52,6 +54,8 @@ export interface EtcdSubnetManagerOptions {
   log: LogFn;
   /** For tests: the random source of subnet choice and jitter. */
   random?: () => number;
+  /** The spread of re-lists after a reconnect or compaction (default: 1 ms per lease, ≤ 5 s). */
+  relistJitter?: RelistJitterOptions;
 }
 
 export const RACE_RETRIES = 10;
@@ -246,6 +250,7 @@ export class EtcdSubnetManager implements SubnetManager {
 
   watchLeases(onSnapshot: (leases: Lease[]) => void, onEvent: (e: LeaseEvent) => void): void {
     let backoff = 0;
+    let known = 0;
     let w: Watcher | null = null;
     const restart = (why: string): void => {
       if (w) {
@@ -255,7 +260,10 @@ export class EtcdSubnetManager implements SubnetManager {
       }
       this.log('warn', `lease watch: ${why}; re-listing`);
       backoff = nextBackoff(backoff, WATCH_MIN_MS, WATCH_MAX_MS, this.random);
-      this.after(backoff, () => void cycle());
+      // Every node sees the same break at once: spread the re-lists by the cluster's size.
+      const jitter = relistJitterMs(known, this.random, this.o.relistJitter);
+      this.log('debug', `lease watch: re-list in ${backoff + jitter} ms (backoff ${backoff}, jitter ${jitter} for ${known} leases)`);
+      this.after(backoff + jitter, () => void cycle());
     };
     const cycle = async (): Promise<void> => {
       if (this.stopped) return;
@@ -264,6 +272,7 @@ export class EtcdSubnetManager implements SubnetManager {
         const r = await this.reg.list();
         for (const b of r.bad) this.log('warn', `skipping unparsable ${b.message}`);
         rev = r.revision;
+        known = r.leases.length;
         if (this.stopped) return;
         onSnapshot(r.leases);
       } catch (e) {

@@ -4,6 +4,7 @@ import { FlagsGet, FlagsNew } from 'netlink/dist/constants';
 import { formatNeighbor } from 'netlink/dist/rt/structs';
 import type { FdbEntry, IP } from './types';
 import type { NetlinkSocket } from './socket';
+import type { NetlinkOp } from './batch';
 import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, RTM } from './constants';
 import { decodeNeigh, neighPayload } from './neigh-codec';
 
@@ -16,27 +17,46 @@ export interface FdbSpec {
   self: boolean;
 }
 
+/** The request of replaceFdb, for a batch (NetlinkSocket.requestBatch). */
+export function replaceFdbOp(f: FdbSpec): NetlinkOp {
+  return {
+    type: RTM.NEWNEIGH,
+    flags: FlagsNew.CREATE | FlagsNew.REPLACE,
+    payload: neighPayload({
+      family: AF_BRIDGE,
+      index: f.index,
+      state: f.permanent ? NUD_PERMANENT : NUD_REACHABLE,
+      flags: f.self ? NTF_SELF : NTF_MASTER,
+      dst: f.dst,
+      mac: f.mac,
+    }),
+  };
+}
+
 export function replaceFdb(s: NetlinkSocket, f: FdbSpec): void {
-  s.request(RTM.NEWNEIGH, FlagsNew.CREATE | FlagsNew.REPLACE, neighPayload({
-    family: AF_BRIDGE,
-    index: f.index,
-    state: f.permanent ? NUD_PERMANENT : NUD_REACHABLE,
-    flags: f.self ? NTF_SELF : NTF_MASTER,
-    dst: f.dst,
-    mac: f.mac,
-  }));
+  const op = replaceFdbOp(f);
+  s.request(op.type, op.flags, op.payload);
+}
+
+export function deleteFdbOp(f: { index: number; mac: string; dst?: IP; self?: boolean }): NetlinkOp {
+  return {
+    type: RTM.DELNEIGH,
+    flags: 0,
+    payload: neighPayload({
+      family: AF_BRIDGE,
+      index: f.index,
+      state: NUD_NOARP,
+      flags: f.self === false ? NTF_MASTER : NTF_SELF,
+      ...(f.dst ? { dst: f.dst } : {}),
+      mac: f.mac,
+    }),
+  };
 }
 
 /** ENOENT when there is no such entry. */
 export function deleteFdb(s: NetlinkSocket, f: { index: number; mac: string; dst?: IP; self?: boolean }): void {
-  s.request(RTM.DELNEIGH, 0, neighPayload({
-    family: AF_BRIDGE,
-    index: f.index,
-    state: NUD_NOARP,
-    flags: f.self === false ? NTF_MASTER : NTF_SELF,
-    ...(f.dst ? { dst: f.dst } : {}),
-    mac: f.mac,
-  }));
+  const op = deleteFdbOp(f);
+  s.request(op.type, op.flags, op.payload);
 }
 
 /**

@@ -2,6 +2,8 @@
 export * from './types';
 export { NetlinkSocket, DEFAULT_TIMEOUT_MS } from './socket';
 export type { NetlinkReply } from './socket';
+export { BATCH_CHUNK } from './batch';
+export type { NetlinkOp } from './batch';
 export { NetlinkError, errnoName, errnoText, isNotFound, isExists } from './errors';
 export {
   listLinks, getLinkByName, getLinkByIndex, createBridge, createVeth, createVxlan, setLinkUp,
@@ -12,10 +14,10 @@ export { setBridgePortFlags, getBridgePortFlags, addBridgeVlan, delBridgeVlan, l
 export type { BridgeVlanOpts } from './bridge-port';
 export { addAddress, delAddress, listAddresses } from './addresses';
 export type { AddAddressOpts } from './addresses';
-export { addRoute, replaceRoute, delRoute, listRoutes, routeGet } from './routes';
+export { addRoute, replaceRoute, delRoute, listRoutes, routeGet, replaceRouteOp, delRouteOp } from './routes';
 export type { RouteFilter } from './routes';
-export { replaceNeighbour, deleteNeighbour, listNeighbours } from './neighbours';
-export { replaceFdb, deleteFdb, listFdb } from './fdb';
+export { replaceNeighbour, deleteNeighbour, listNeighbours, replaceNeighbourOp, deleteNeighbourOp } from './neighbours';
+export { replaceFdb, deleteFdb, listFdb, replaceFdbOp, deleteFdbOp } from './fdb';
 export type { FdbSpec } from './fdb';
 export { ensureAddress, deleteAddressIfPresent, deleteRouteIfPresent } from './ensure';
 export { formatMac, parseMac } from './attrs';

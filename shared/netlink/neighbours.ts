@@ -4,24 +4,40 @@ import { putU32 } from 'netlink/dist/structs';
 import { formatNeighbor, formatNeighborAttrs } from 'netlink/dist/rt/structs';
 import type { Family, IP, Neighbour } from './types';
 import type { NetlinkSocket } from './socket';
+import type { NetlinkOp } from './batch';
 import { afToFamily, attrStream, familyToAf } from './attrs';
 import { AF_UNSPEC, NUD_PERMANENT, NUD_REACHABLE, RTM } from './constants';
 import { decodeNeigh, neighPayload } from './neigh-codec';
 
+/** The request of replaceNeighbour, for a batch (NetlinkSocket.requestBatch). */
+export function replaceNeighbourOp(n: { index: number; ip: IP; mac: string; permanent: boolean }): NetlinkOp {
+  return {
+    type: RTM.NEWNEIGH,
+    flags: FlagsNew.CREATE | FlagsNew.REPLACE,
+    payload: neighPayload({
+      family: familyToAf(n.ip.family),
+      index: n.index,
+      state: n.permanent ? NUD_PERMANENT : NUD_REACHABLE,
+      dst: n.ip,
+      mac: n.mac,
+    }),
+  };
+}
+
 /** Adds or replaces the entry for ip on index (`ip neigh replace … lladdr … [nud permanent]`). */
 export function replaceNeighbour(s: NetlinkSocket, n: { index: number; ip: IP; mac: string; permanent: boolean }): void {
-  s.request(RTM.NEWNEIGH, FlagsNew.CREATE | FlagsNew.REPLACE, neighPayload({
-    family: familyToAf(n.ip.family),
-    index: n.index,
-    state: n.permanent ? NUD_PERMANENT : NUD_REACHABLE,
-    dst: n.ip,
-    mac: n.mac,
-  }));
+  const op = replaceNeighbourOp(n);
+  s.request(op.type, op.flags, op.payload);
+}
+
+export function deleteNeighbourOp(index: number, ip: IP): NetlinkOp {
+  return { type: RTM.DELNEIGH, flags: 0, payload: neighPayload({ family: familyToAf(ip.family), index, dst: ip }) };
 }
 
 /** ENOENT when there is no entry. */
 export function deleteNeighbour(s: NetlinkSocket, index: number, ip: IP): void {
-  s.request(RTM.DELNEIGH, 0, neighPayload({ family: familyToAf(ip.family), index, dst: ip }));
+  const op = deleteNeighbourOp(index, ip);
+  s.request(op.type, op.flags, op.payload);
 }
 
 /**

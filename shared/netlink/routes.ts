@@ -6,6 +6,7 @@ import type { RouteAttrs } from 'netlink/dist/rt/structs';
 import { bitsOf, ipToBytes } from '../ip';
 import type { Family, IP, RouteInfo, RouteSpec } from './types';
 import type { NetlinkSocket } from './socket';
+import type { NetlinkOp } from './batch';
 import { afToFamily, attrMap, attrStream, familyToAf, ipFromAttr, s32, u16, u32 } from './attrs';
 import {
   RTA, RTM, RTM_F_CLONED, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT,
@@ -66,14 +67,22 @@ export function addRoute(s: NetlinkSocket, r: RouteSpec): void {
   s.request(RTM.NEWROUTE, FlagsNew.CREATE | FlagsNew.EXCL, routePayload(r, 'add'));
 }
 
+/** The request of replaceRoute, for a batch (NetlinkSocket.requestBatch). */
+export const replaceRouteOp = (r: RouteSpec): NetlinkOp =>
+  ({ type: RTM.NEWROUTE, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: routePayload(r, 'replace') });
+
 /** Adds or replaces the route with this dst/table/metric. */
 export function replaceRoute(s: NetlinkSocket, r: RouteSpec): void {
-  s.request(RTM.NEWROUTE, FlagsNew.CREATE | FlagsNew.REPLACE, routePayload(r, 'replace'));
+  const op = replaceRouteOp(r);
+  s.request(op.type, op.flags, op.payload);
 }
+
+export const delRouteOp = (r: RouteSpec): NetlinkOp => ({ type: RTM.DELROUTE, flags: 0, payload: routePayload(r, 'del') });
 
 /** Deletes a route; ESRCH (IPv4) or ENOENT (IPv6) when absent (see isNotFound). */
 export function delRoute(s: NetlinkSocket, r: RouteSpec): void {
-  s.request(RTM.DELROUTE, 0, routePayload(r, 'del'));
+  const op = delRouteOp(r);
+  s.request(op.type, op.flags, op.payload);
 }
 
 /** One RouteInfo per next hop (an ECMP route's RTA_MULTIPATH gives several). */

@@ -8,6 +8,8 @@ import { withNetns } from '../netns/netns';
 import { NetlinkError } from './errors';
 import { decodeDone, decodeError, encodeRequest, isDone, isError, isNoop, isOverrun, parseMessages, requestName } from './message';
 import type { NetlinkMessage } from './message';
+import { AckCollector, BATCH_CHUNK, encodeBatch } from './batch';
+import type { NetlinkOp } from './batch';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const DUMP_RETRIES = 10;
@@ -107,6 +109,61 @@ export class NetlinkSocket {
         replies.push({ type: m.type, flags: m.flags, data: m.data });
       }
     }
+  }
+
+  /**
+   * Sends write requests (each with NLM_F_ACK) back to back, `chunk` per datagram, and collects
+   * their acks: one send and one ack read per entry become one send per chunk. result[i] is null
+   * when op i was acknowledged, else its error (the kernel's, or a timeout when no ack came);
+   * the kernel carries on after a failed entry, so one error never hides the others'. Order is
+   * kept: the kernel applies the messages of a datagram, and the datagrams, in sequence.
+   */
+  requestBatch(ops: readonly NetlinkOp[], chunk = BATCH_CHUNK): (Error | null)[] {
+    const out: (Error | null)[] = [];
+    const size = Math.max(1, Math.floor(chunk));
+    for (let start = 0; start < ops.length; start += size) {
+      for (const r of this.sendChunk(ops.slice(start, start + size))) out.push(r);
+    }
+    return out;
+  }
+
+  private sendChunk(ops: readonly NetlinkOp[]): (Error | null)[] {
+    const addon = native();
+    const first = (this.seq + 1) >>> 0;
+    const { buf, seqs } = encodeBatch(ops, first);
+    this.seq = seqs[seqs.length - 1]!;
+    const acks = new AckCollector(ops, seqs);
+    try {
+      addon.nlSend(this.fd, buf);
+    } catch (e) {
+      acks.failPending(e as Error);
+    }
+    while (!acks.done) {
+      let got: Buffer;
+      try {
+        got = addon.nlRecv(this.fd);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          acks.failPending((type) => new NetlinkError(11, `no acknowledgement of ${requestName(type)} within ${this.timeoutMs} ms (batched)`, requestName(type)));
+        } else if (code === 'ENOBUFS') {
+          // The receive queue overflowed: acks were dropped, we cannot tell which.
+          acks.failPending(new NetlinkError(105, 'acknowledgements lost (receive buffer overrun)', 'batch'));
+        } else {
+          acks.failPending(e as Error);
+        }
+        break;
+      }
+      let msgs: NetlinkMessage[];
+      try {
+        msgs = parseMessages(got);
+      } catch (e) {
+        acks.failPending(new Error(`netlink: malformed reply in a batch: ${(e as Error).message}`));
+        break;
+      }
+      for (const m of msgs) acks.accept(m);
+    }
+    return acks.results.map((r) => r ?? null);
   }
 
   close(): void {
