@@ -16,7 +16,7 @@ import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
-import type { Logger } from './log';
+import type { Logger, LogLevel } from './log';
 import { forwardRules, masqRules } from './masq/iptables-rules';
 import { IptablesChains, type ChainSpec } from './masq/iptables-manager';
 import { Metrics } from './metrics';
@@ -38,6 +38,8 @@ export class StartupError extends Error {
 
 const FULL_RECONCILE_MS = 10_000;
 const DEBOUNCE_MS = 5;
+/** Kernel changes of one pass logged one by one at info; the rest are summed up. */
+const LOGGED_CHANGES = 50;
 
 export class Daemon {
   private mgr!: SubnetManager;
@@ -281,8 +283,16 @@ export class Daemon {
     if (changes > 0) {
       this.metrics.inc('flanneld_reconcile_repairs_total', changes);
       const periodic = reason === 'periodic check';
-      for (const a of report.added) this.log(periodic ? 'warn' : 'info', `${periodic ? 'repaired' : 'programmed'} ${a} (${reason})`);
-      for (const r of report.removed) this.log('info', `removed ${r} (${reason}: no lease wants it)`);
+      const lines = [
+        ...report.added.map((a): [LogLevel, string] => [periodic ? 'warn' : 'info', `${periodic ? 'repaired' : 'programmed'} ${a} (${reason})`]),
+        ...report.removed.map((r): [LogLevel, string] => ['info', `removed ${r} (${reason}: no lease wants it)`]),
+      ];
+      // A start among 1000 leases writes 3000 objects: the first ones at their level, then one
+      // summary line, the rest at debug (journald rate-limits a burst and would drop the summary).
+      lines.forEach(([level, msg], i) => this.log(i < LOGGED_CHANGES ? level : 'debug', msg));
+      if (lines.length > LOGGED_CHANGES) {
+        this.log('info', `… and ${lines.length - LOGGED_CHANGES} more kernel changes (${report.added.length} added, ${report.removed.length} removed in all; --log-level=debug lists each)`);
+      }
     }
     if (report.errors.length > 0) {
       this.metrics.inc('flanneld_reconcile_errors_total', report.errors.length);
