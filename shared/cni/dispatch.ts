@@ -198,7 +198,7 @@ export async function runMain(name: string, load: () => Plugin): Promise<never> 
       ? ({ kind: 'version', text: versionText() } as const)
       : await runCommand(load(), process.env, () => readStdin());
   const printed = formatOutcome(outcome);
-  writeAll(1, printed.stdout);
+  timed('stdout', () => writeAll(1, printed.stdout));
   writeAll(2, printed.stderr);
   printTimings(`${name} ${process.env.CNI_COMMAND ?? ''}`);
   process.exit(printed.exitCode);

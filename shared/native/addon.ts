@@ -1,6 +1,7 @@
 // The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
 
 import { log } from '../cni/log';
+import { timed } from '../cni/timing';
 import { loadEmbeddedAddonFromMemfd } from './memfd-load';
 
 export const CLONE_NEWNET = 0x40000000;
@@ -38,7 +39,7 @@ let addon: NativeAddon | undefined;
 
 /** Loads the addon once. The static relative path lets ncc and `bun build --compile` embed it. */
 export function native(): NativeAddon {
-  if (!addon) addon = loadAddon();
+  if (!addon) addon = timed('addon', loadAddon);
   return addon;
 }
 
