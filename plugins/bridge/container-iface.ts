@@ -4,10 +4,12 @@
 import { internalError } from '../../shared/cni/errors';
 import type { Interface, IPConfig, Route } from '../../shared/cni/types';
 import { formatCIDR, formatIP, mustParseCIDR, mustParseIP, networkOf, parseCIDR } from '../../shared/ip';
-import {
-  addAddress, addRoute, createVeth, getLinkByName, isExists, listAddresses, setLinkUp,
-  type Link, type NetlinkSocket, type RouteSpec,
-} from '../../shared/netlink';
+import { addAddress, listAddresses } from '../../shared/netlink/addresses';
+import { isExists } from '../../shared/netlink/errors';
+import { createVeth, getLinkByName, setLinkUp } from '../../shared/netlink/links';
+import { addRoute } from '../../shared/netlink/routes';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link, RouteSpec } from '../../shared/netlink/types';
 import { type NetNS, withNetns, writeSysctl } from '../../shared/netns';
 import { log } from '../../shared/cni/log';
 import { firstGateways } from './gateway';

@@ -1,10 +1,10 @@
 // The bridge device itself (reference: ensureBridge/setupBridge): created when missing, reused
 // (same ifindex) when present, refused when the name belongs to something else.
 import { internalError, wrapError } from '../../shared/cni/errors';
-import {
-  createBridge, getLinkByName, isExists, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc,
-  type Link, type NetlinkSocket,
-} from '../../shared/netlink';
+import { isExists } from '../../shared/netlink/errors';
+import { createBridge, getLinkByName, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc } from '../../shared/netlink/links';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { writeSysctl } from '../../shared/netns';
 import { wantsVlanFiltering, type BridgeConf } from './config';
 

@@ -7,7 +7,7 @@ import { CniError, ErrorCode, toCniError } from './errors';
 import { log } from './log';
 import type { CmdArgs, Env, Plugin } from './plugin';
 import type { AnyResult, NetConf } from './types';
-import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
+import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast, versionText } from './version';
 import { readStdin } from './stdin';
 import { printTimings, timed } from './timing';
 import { SUITE_VERSION } from './build-marker';
@@ -18,10 +18,6 @@ export type Outcome =
   | { kind: 'result'; result: AnyResult }
   | { kind: 'ok' }
   | { kind: 'error'; error: CniError; cniVersion?: string };
-
-export function versionText(): string {
-  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] });
-}
 
 function parseConfig(stdin: Buffer): NetConf {
   let conf: unknown;
@@ -175,8 +171,8 @@ function writeAll(fd: number, s: string): void {
 }
 
 /**
- * Process entry: runs the plugin for this process's environment and exits. The plugin is
- * loaded only when needed: VERSION answers from the dispatcher alone.
+ * Runs the plugin for this process's environment and exits (main.ts calls it for every command
+ * but a plain VERSION). The plugin is loaded only when needed.
  */
 export async function runMain(name: string, load: () => Plugin): Promise<never> {
   const fail = (e: unknown): never => {

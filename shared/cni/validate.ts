@@ -45,3 +45,13 @@ export function validate<T extends z.ZodTypeAny>(
   const prefix = opts.prefix ?? 'invalid config';
   throw new CniError(opts.code ?? ErrorCode.InvalidNetworkConfig, `${prefix}: ${describePath(issue.path)}: ${issue.message}${got}`);
 }
+
+/**
+ * A schema built on its first use. Building zod schemas is real work at start-up (~1 ms for a
+ * plugin's config in a compiled executable), so a command pays only for the schemas it parses:
+ * DEL, GC and STATUS do not build ADD's.
+ */
+export function lazySchema<T extends z.ZodTypeAny>(build: () => T): () => T {
+  let schema: T | undefined;
+  return () => (schema ??= build());
+}

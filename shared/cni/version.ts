@@ -4,6 +4,11 @@ import { CniError, ErrorCode } from './errors';
 export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const CURRENT_VERSION = '1.1.0';
 
+/** What CNI_COMMAND=VERSION prints (without the newline). */
+export function versionText(): string {
+  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] });
+}
+
 const VERSION_RE = /^(\d+)\.(\d+)\.(\d+)$/;
 
 export function parseVersion(v: string): [number, number, number] {
