@@ -28,6 +28,12 @@ export interface NativeAddon {
   nlRecv(fd: number): Buffer;
   /** flock(2); throws code 'EWOULDBLOCK'/'EAGAIN' with LOCK_NB when held elsewhere. */
   flock(fd: number, op: number): void;
+  /**
+   * A blocking flock(2) (op without LOCK_NB) bounded by `timeoutMs`: resolves once held, rejects
+   * with code 'ETIMEDOUT' at the deadline. Runs on the runtime's thread pool (the event loop
+   * keeps running); at the deadline the blocked flock is interrupted by a no-op signal.
+   */
+  flockWait(fd: number, op: number, timeoutMs: number): Promise<void>;
 }
 
 export interface NativeError extends Error {
