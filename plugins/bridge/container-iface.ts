@@ -18,7 +18,7 @@ import { sleep } from '../../shared/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export interface VethPair {
+interface VethPair {
   host: Link;
   container: Link;
 }
@@ -65,7 +65,7 @@ export function createVethPair(
   throw internalError('failed to find a unique veth name');
 }
 
-export interface ContainerSysctlOptions {
+interface ContainerSysctlOptions {
   enabledad: boolean;
   hasV6: boolean;
 }
@@ -111,7 +111,7 @@ const IFA_F_TENTATIVE = 0x40;
 const DAD_TIMEOUT_MS = 5000;
 
 /** Waits until no IPv6 address of the link is tentative (reference: ip.SettleAddresses). */
-export async function settleAddresses(cs: NetlinkSocket, link: Link, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
+async function settleAddresses(cs: NetlinkSocket, link: Link, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const addrs = listAddresses(cs, { index: link.index, family: 6 });

@@ -80,10 +80,3 @@ export function ensureBridge(s: NetlinkSocket, c: BridgeConf): Link {
   }
 }
 
-/** The bridge for DEL/CHECK-time lookups: null when absent, error when not a bridge. */
-export function findBridge(s: NetlinkSocket, name: string): Link | null {
-  const l = getLinkByName(s, name);
-  if (!l) return null;
-  if (l.kind !== 'bridge') throw internalError(`${JSON.stringify(name)} already exists but is not a bridge`);
-  return l;
-}

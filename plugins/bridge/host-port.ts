@@ -9,7 +9,7 @@ import { portVlans } from './vlan';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export interface PortOptions {
+interface PortOptions {
   hairpinMode: boolean;
   /** undefined leaves the flag untouched (the `<br>.<vlan>` gateway port). */
   portIsolation?: boolean;

@@ -30,7 +30,7 @@ const attachment = z.object({ containerID: z.string(), ifname: z.string() }).pas
 const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
 
 // null is accepted where Go's json would leave a nil map, and means "absent".
-export const flannelConfSchema = z
+const flannelConfSchema = z
   .object({
     cniVersion: z.string().default(''),
     name: z.string(),
@@ -46,7 +46,7 @@ export const flannelConfSchema = z
   .passthrough();
 
 /** The reference's checks of the `delegate` object, with its exact messages. */
-export function checkDelegateKeys(d: Record<string, unknown>): void {
+function checkDelegateKeys(d: Record<string, unknown>): void {
   if ('type' in d && typeof d.type !== 'string') {
     throw configError("'delegate' dictionary, if present, must have (string) 'type' field");
   }

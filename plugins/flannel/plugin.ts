@@ -81,7 +81,7 @@ const typeOf = (d: JsonObject): string => d.type as string;
 const bytesOf = (d: JsonObject): Buffer => Buffer.from(renderDelegateConf(d));
 
 /** A Plugin whose optional handlers are all present. */
-export type FlannelPlugin = Required<Plugin>;
+type FlannelPlugin = Required<Plugin>;
 
 export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): FlannelPlugin {
   /**

@@ -11,10 +11,10 @@ import { type IP, parseCIDR, parseIP } from '../../shared/ip';
 import type { RangeSpec } from './range';
 import { type RangeSet, canonicalizeRangeSet, rangeSetFamily, rangeSetsOverlap } from './range-set';
 
-export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
+const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
 /** Where one network's reservations live. */
-export interface StoreConfig {
+interface StoreConfig {
   /** Network name (validated: a single safe path component). */
   name: string;
   dataDir: string;

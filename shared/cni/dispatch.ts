@@ -12,7 +12,7 @@ import { readStdin } from './stdin';
 import { printTimings, timed } from './timing';
 import { SUITE_VERSION } from './build-marker';
 
-export type Outcome =
+type Outcome =
   | { kind: 'about'; text: string }
   | { kind: 'version'; text: string }
   | { kind: 'result'; result: AnyResult }
@@ -134,7 +134,7 @@ export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buff
   }
 }
 
-export interface Printed {
+interface Printed {
   stdout: string;
   stderr: string;
   exitCode: number;

@@ -11,13 +11,13 @@ export function versionText(): string {
 
 const VERSION_RE = /^(\d+)\.(\d+)\.(\d+)$/;
 
-export function parseVersion(v: string): [number, number, number] {
+function parseVersion(v: string): [number, number, number] {
   const m = VERSION_RE.exec(v);
   if (!m) throw new CniError(ErrorCode.DecodingFailure, `invalid version "${v}": the version is empty or has too many parts`);
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const x = parseVersion(a);
   const y = parseVersion(b);
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;

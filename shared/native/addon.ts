@@ -5,18 +5,16 @@ import { timed } from '../cni/timing';
 import { loadEmbeddedAddonFromMemfd } from './memfd-load';
 
 export const CLONE_NEWNET = 0x40000000;
-export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 export const NETLINK_ROUTE = 0;
-export const NETLINK_NETFILTER = 12;
 
 /**
  * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
  * and `errno` (positive number).
  */
-export interface NativeAddon {
+interface NativeAddon {
   /** setns(2) on the calling thread. */
   setns(fd: number, nstype: number): void;
   /** A netlink socket of `protocol` bound in the calling thread's netns, SOCK_CLOEXEC,
@@ -34,11 +32,6 @@ export interface NativeAddon {
    * keeps running); at the deadline the blocked flock is interrupted by a no-op signal.
    */
   flockWait(fd: number, op: number, timeoutMs: number): Promise<void>;
-}
-
-export interface NativeError extends Error {
-  code: string;
-  errno: number;
 }
 
 let addon: NativeAddon | undefined;

@@ -24,7 +24,7 @@ import { deleteRuleCmd, type NftRule, rulesOf } from './nft';
 import { commentOf, deleteLineFor, jumpTarget, parseSave, type SavedTable } from './restore';
 import { iptablesRestore, iptablesSave, iptablesUsable, nftablesUsable, nftApply, nftListJson, NetfilterError } from './run';
 
-export type MasqBackend = 'iptables' | 'nftables';
+type MasqBackend = 'iptables' | 'nftables';
 
 const FAMILIES: readonly Family[] = [4, 6];
 

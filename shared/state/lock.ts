@@ -47,7 +47,7 @@ function devString(dev: number): string {
 }
 
 /** PIDs that /proc/locks says hold a lock on the file open as `fd` (best effort, [] if unknown). */
-export function lockHolders(fd: number): number[] {
+function lockHolders(fd: number): number[] {
   try {
     const st = fs.fstatSync(fd);
     const key = `${devString(st.dev)}:${st.ino}`;
