@@ -33,13 +33,14 @@ export interface HostLocalConfig extends StoreConfig {
 }
 
 // Like Go's net.IP decoding, "" and null mean "not given".
-const optIP = () =>
+const optIP = lazySchema(() =>
   z
     .string()
     .refine((s) => s === '' || parseIP(s) !== null, { message: 'must be an IP address' })
-    .nullish();
-const cidr = () => z.string().refine((s) => parseCIDR(s) !== null, { message: 'must be an address/prefix (CIDR)' });
-const optInt = () => z.number().int().nullish();
+    .nullish(),
+);
+const cidr = lazySchema(() => z.string().refine((s) => parseCIDR(s) !== null, { message: 'must be an address/prefix (CIDR)' }));
+const optInt = lazySchema(() => z.number().int().nullish());
 
 const rangeSchema = lazySchema(() => z.object({ subnet: cidr(), rangeStart: optIP(), rangeEnd: optIP(), gateway: optIP() }).passthrough());
 const rangeSetsSchema = lazySchema(() => z.array(z.array(rangeSchema())));

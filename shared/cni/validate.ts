@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from './errors';
+import { timed } from './timing';
 
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -53,5 +54,16 @@ export function validate<T extends z.ZodTypeAny>(
  */
 export function lazySchema<T extends z.ZodTypeAny>(build: () => T): () => T {
   let schema: T | undefined;
-  return () => (schema ??= build());
+  return () => {
+    if (schema) return schema;
+    // Timed once, at the outermost build (schemas built inside it are part of it).
+    building++;
+    try {
+      return (schema = building === 1 ? timed('schema', build) : build());
+    } finally {
+      building--;
+    }
+  };
 }
+
+let building = 0;

@@ -13,7 +13,8 @@
 // precise "try again later" error instead of a hung runtime.
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from '../cni/errors';
-import { LOCK_EX, LOCK_UN, native } from '../native/addon';
+import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
+import { timedAsync } from '../cni/timing';
 
 export interface FileLock {
   readonly path: string;
@@ -31,6 +32,18 @@ export interface LockOptions {
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 const isTimeout = (e: unknown): boolean => (e as { code?: string }).code === 'ETIMEDOUT';
+
+/** flock with LOCK_NB: true when taken, false when held elsewhere; other errors propagate. */
+function tryLock(fd: number): boolean {
+  try {
+    native().flock(fd, LOCK_EX | LOCK_NB);
+    return true;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EWOULDBLOCK' || code === 'EAGAIN') return false;
+    throw e;
+  }
+}
 
 function errnoText(e: unknown): string {
   const err = e as { code?: string; message?: string };
@@ -96,7 +109,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     const fd = openLockFile(path, mode);
     try {
       try {
-        await addon.flockWait(fd, LOCK_EX, Math.max(0, deadline - Date.now()));
+        // Uncontended (the usual case): taken at once, without a trip through the thread pool.
+        if (!tryLock(fd)) await timedAsync('lock-wait', () => addon.flockWait(fd, LOCK_EX, Math.max(0, deadline - Date.now())));
       } catch (e) {
         if (!isTimeout(e)) {
           throw new CniError(ErrorCode.Internal, `cannot lock ${path}: ${errnoText(e)}`);
