@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       md.push(`| ${w.label} | ${w.oursPmAdd.median} | ${w.goPmAdd.median} | ${ratio(w.oursPmAdd.median, w.goPmAdd.median)} | ${w.oursPmDel.median} | ${w.goPmDel.median} | ${ratio(w.oursPmDel.median, w.goPmDel.median)} |`);
     }
     md.push('', `Flatness (ADD at the last window / first window): ours ${ratio(last.oursAdd.median, first.oursAdd.median)}, Go ${ratio(last.goAdd.median, first.goAdd.median)}.`);
+    targets.push({ measure: `pod ADD at pods ${last.label} / at ${first.label} (ours)`, value: last.oursAdd.median / first.oursAdd.median, target: 1.2 });
     md.push(`nat rules at ${SCALE} pods: ours ${scale.rulesAt200.ours}, Go ${scale.rulesAt200.go}.`, '');
 
     log(`${CONC} concurrent pods`);
