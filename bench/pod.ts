@@ -159,6 +159,8 @@ export async function benchSequential(nodes: Record<Impl, Node>, n: number): Pro
     row('main plugin DEL', 'mainDel'),
     row('portmap ADD (1 mapping)', 'portmapAdd'),
     row('portmap DEL', 'portmapDel'),
+    { name: 'pod ADD like for like (ours bridge+portmap / Go bridge+portmap)', ours: stats(s['oursbr:podAdd']!), go: stats(s['go:podAdd']!) },
+    { name: 'pod DEL like for like', ours: stats(s['oursbr:podDel']!), go: stats(s['go:podDel']!) },
     { name: 'bridge ADD alone (ours bridge→host-local / Go bridge→host-local)', ours: stats(s['oursbr:mainAdd']!), go: stats(s['go:mainAdd']!) },
     { name: 'bridge DEL alone', ours: stats(s['oursbr:mainDel']!), go: stats(s['go:mainDel']!) },
   ];
@@ -167,18 +169,21 @@ export async function benchSequential(nodes: Record<Impl, Node>, n: number): Pro
 /** host-local alone, ADD then DEL, no kernel work. */
 export function benchHostLocal(n: number): Row[] {
   const tmp = fs.mkdtempSync('/tmp/cts-bench-hl-');
-  const s: Record<string, number[]> = { 'ours:add': [], 'ours:del': [], 'go:add': [], 'go:del': [] };
+  const s: Record<string, number[]> = { 'ours:add': [], 'ours:del': [], 'go:add': [], 'go:del': [], 'ours:adddel': [], 'go:adddel': [] };
   try {
     for (let i = 0; i < n; i++) {
       for (const [impl, dir] of [['ours', OURS_DIR], ['go', GO_DIR]] as const) {
         const conf = JSON.stringify({ cniVersion: '1.0.0', name: `hl${impl}`, type: 'host-local', ipam: { type: 'host-local', subnet: '10.250.0.0/16', dataDir: tmp } });
+        let both = 0;
         for (const cmd of ['ADD', 'DEL']) {
           const t = process.hrtime.bigint();
           const r = spawnSync(path.join(dir, 'host-local'), [], { input: conf, env: { CNI_COMMAND: cmd, CNI_CONTAINERID: `hl${i}`, CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: dir } });
           const ms = Number(process.hrtime.bigint() - t) / 1e6;
           if (r.status !== 0) throw new Error(`${impl} host-local ${cmd}: ${r.stdout}`);
           s[`${impl}:${cmd.toLowerCase()}`]!.push(ms);
+          both += ms;
         }
+        s[`${impl}:adddel`]!.push(both);
       }
     }
   } finally {
@@ -187,6 +192,7 @@ export function benchHostLocal(n: number): Row[] {
   return [
     { name: 'host-local ADD', ours: stats(s['ours:add']!), go: stats(s['go:add']!) },
     { name: 'host-local DEL', ours: stats(s['ours:del']!), go: stats(s['go:del']!) },
+    { name: 'host-local ADD+DEL', ours: stats(s['ours:adddel']!), go: stats(s['go:adddel']!) },
   ];
 }
 

@@ -64,6 +64,58 @@ export function startupMarkdown(rows: StartupRow[]): string {
   return lines.join('\n') + '\n';
 }
 
+const BUN = path.join(ROOT, 'node_modules/@oven/bun-linux-x64/bin/bun');
+
+export interface Floors {
+  binTrue: Stats;
+  emptyBun: Stats;
+  /** Our standalone bridge, CNI_COMMAND=VERSION, measured interleaved with the floors. */
+  version: Stats;
+  emptyBunRssKiB: number;
+}
+
+/**
+ * The floors any process of ours stands on: /bin/true (fork+exec+wait) and an empty program
+ * compiled with the build's own Bun and flags; our VERSION is measured in the same loop.
+ */
+export function benchFloors(): Floors {
+  const dir = fs.mkdtempSync('/tmp/cts-bench-floor-');
+  try {
+    fs.writeFileSync(path.join(dir, 'empty.js'), '');
+    const empty = path.join(dir, 'empty');
+    const b = spawnSync(BUN, ['build', '--compile', '--bytecode', '--minify', path.join(dir, 'empty.js'), '--outfile', empty]);
+    if (b.status !== 0) throw new Error(`bun build of the empty program failed: ${b.stderr}`);
+    const ours = path.join(ROOT, 'dist/standalone/bin/bridge');
+    const s: Record<'t' | 'e' | 'v', number[]> = { t: [], e: [], v: [] };
+    for (let i = 0; i < 3; i++) timeOnce(empty);
+    for (let i = 0; i < N; i++) {
+      s.t.push(timeOnce('/bin/true'));
+      s.e.push(timeOnce(empty));
+      s.v.push(timeOnce(ours));
+    }
+    const r = spawnSync('/usr/bin/time', ['-f', 'RSS %M', empty]);
+    const m = /RSS (\d+)/.exec(String(r.stderr));
+    return { binTrue: stats(s.t), emptyBun: stats(s.e), version: stats(s.v), emptyBunRssKiB: m ? Number(m[1]) : NaN };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function floorsMarkdown(f: Floors): string {
+  return [
+    '## Floors (ms, fork+exec+wait, interleaved)',
+    '',
+    '| program | median | p95 |',
+    '|---|---|---|',
+    `| /bin/true | ${f.binTrue.median} | ${f.binTrue.p95} |`,
+    `| empty program, compiled like ours (\`bun build --compile --bytecode --minify\`) | ${f.emptyBun.median} | ${f.emptyBun.p95} |`,
+    `| our standalone \`CNI_COMMAND=VERSION bridge\` | ${f.version.median} | ${f.version.p95} |`,
+    '',
+    `VERSION / empty Bun program: ${ratio(f.version.median, f.emptyBun.median)}. Peak RSS of the empty Bun program: ${f.emptyBunRssKiB} KiB.`,
+    '',
+  ].join('\n');
+}
+
 if (require.main === module) {
   const rows = benchStartup();
   process.stdout.write(startupMarkdown(rows));

@@ -266,6 +266,174 @@ static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---------------------------------------------------------------- flockWait
+// flockWait(fd, op, timeoutMs): a blocking flock(2) bounded by a timeout. A blocking wait
+// matters: when the holder unlocks, the kernel wakes the blocked waiters at once, so a waiter
+// that polls with LOCK_NB (and sleeps between tries) loses nearly every race against the
+// reference plugins' blocking waiters and can starve until its timeout.
+// The wait runs in a helper thread while the caller waits on a condition variable with a
+// deadline. On timeout the helper is interrupted with a no-op signal (installed without
+// SA_RESTART, so its flock returns EINTR) and joined: no thread and no lock outlive the call.
+// A lock granted just as the deadline passed is kept and reported as success.
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct fl_wait {
+  int fd, op;
+  int done, err;
+  volatile sig_atomic_t abandoned;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+
+static int fl_signal = 0;  // the interrupt signal, chosen once (0 when none could be installed)
+
+static void fl_noop(int sig) { (void)sig; }
+
+// A real-time signal nobody else handles (the runtimes use none of these).
+static int fl_pick_signal(void) {
+  if (fl_signal) return fl_signal;
+  for (int sig = SIGRTMAX - 1; sig >= SIGRTMIN + 2; sig--) {
+    struct sigaction old;
+    if (sigaction(sig, NULL, &old) != 0) continue;
+    if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fl_noop;  // no SA_RESTART: the blocked flock returns EINTR
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) == 0) return fl_signal = sig;
+  }
+  return 0;
+}
+
+static void *fl_thread(void *arg) {
+  struct fl_wait *w = arg;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, fl_signal);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  int r, err = 0;
+  for (;;) {
+    if (w->abandoned) { err = ETIMEDOUT; break; }
+    r = flock(w->fd, w->op);
+    if (r == 0) break;
+    if (errno != EINTR) { err = errno; break; }
+  }
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  w->err = err;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+// The bounded blocking wait; returns 0 (held) or an errno (ETIMEDOUT at the deadline).
+static int fl_bounded(int fd, int op, int32_t timeout_ms) {
+  int r;
+  do {
+    r = flock(fd, op | LOCK_NB);  // free or ours already: no thread needed
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return 0;
+  if (errno != EWOULDBLOCK) return errno;
+  if (timeout_ms == 0) return ETIMEDOUT;
+  if (!fl_pick_signal()) return ENOSYS;
+
+  struct fl_wait w = {.fd = fd, .op = op, .done = 0, .err = 0, .abandoned = 0};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w.cv, &ca);
+  pthread_condattr_destroy(&ca);
+
+  pthread_t th;
+  int e = pthread_create(&th, NULL, fl_thread, &w);
+  if (e != 0) {
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return e;
+  }
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += timeout_ms / 1000;
+  deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000L; }
+
+  pthread_mutex_lock(&w.mu);
+  while (!w.done) {
+    if (pthread_cond_timedwait(&w.cv, &w.mu, &deadline) == ETIMEDOUT) break;
+  }
+  int timed_out = !w.done;
+  pthread_mutex_unlock(&w.mu);
+  if (timed_out) {
+    w.abandoned = 1;
+    // Repeat: a signal sent just before the helper entered flock would be lost.
+    for (;;) {
+      pthread_mutex_lock(&w.mu);
+      int d = w.done;
+      pthread_mutex_unlock(&w.mu);
+      if (d) break;
+      pthread_kill(th, fl_signal);
+      struct timespec ms = {0, 1000000L};
+      nanosleep(&ms, NULL);
+    }
+  }
+  pthread_join(th, NULL);
+  pthread_cond_destroy(&w.cv);
+  pthread_mutex_destroy(&w.mu);
+  return w.err;
+}
+
+// flockWait(fd, op, timeoutMs) → Promise: the bounded wait runs as N-API async work (on the
+// runtime's thread pool), so the event loop keeps running meanwhile.
+struct fl_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd, op, timeout_ms, err;
+};
+
+static void fl_execute(napi_env env, void *data) {
+  struct fl_job *j = data;
+  j->err = fl_bounded(j->fd, j->op, j->timeout_ms);
+}
+
+static void fl_complete(napi_env env, napi_status status, void *data) {
+  struct fl_job *j = data;
+  if (status == napi_ok && j->err == 0) {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, j->deferred, undef);
+  } else {
+    int err = status == napi_ok ? j->err : ECANCELED;
+    throw_errno(env, err == ENOSYS ? "flock (no free signal to bound the wait)" : "flock", err);
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_reject_deferred(env, j->deferred, exc);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_flock_wait(napi_env env, napi_callback_info info) {
+  int32_t a[3];
+  if (!get_ints(env, info, 3, a, NULL)) return NULL;
+  if (a[2] < 0 || (a[1] & LOCK_NB)) return throw_type(env, "flockWait: timeoutMs >= 0 and an op without LOCK_NB");
+  struct fl_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "calloc", ENOMEM);
+  j->fd = a[0];
+  j->op = a[1];
+  j->timeout_ms = a[2];
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "cni_native.flockWait", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, fl_execute, fl_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+// ---------------------------------------------------------------- end flockWait
+
 static void def(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -279,5 +447,6 @@ NAPI_MODULE_INIT() {
   def(env, exports, "nlRecv", js_nl_recv);
   def(env, exports, "flock", js_flock);
   def(env, exports, "sdNotify", js_sd_notify);
+  def(env, exports, "flockWait", js_flock_wait);
   return exports;
 }

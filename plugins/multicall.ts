@@ -1,7 +1,6 @@
 // The standalone executable: one binary for all four plugins, installed under each plugin's
 // name (hard link or symlink); it runs the plugin named by the name it was invoked by.
-import * as path from 'node:path';
-import { runMain } from '../shared/cni/dispatch';
+import { runMain } from '../shared/cni/main';
 import { registerInProcess, type Loaders, type PluginName } from './entry';
 
 const LOADERS: Required<Loaders> = {
@@ -14,7 +13,8 @@ const LOADERS: Required<Loaders> = {
 const isPluginName = (n: string | undefined): n is PluginName => n !== undefined && n in LOADERS;
 
 registerInProcess(LOADERS);
-const invoked = path.basename(process.argv0 || process.argv[1] || '');
+// The last path component, without node:path (loading it costs start-up time).
+const invoked = (process.argv0 || process.argv[1] || '').replace(/\/+$/, '').split('/').pop() ?? '';
 // `cni-ts-suite <plugin>` also works, for running the binary before it is installed.
 const name = isPluginName(invoked) ? invoked : process.argv[2];
 if (isPluginName(name)) {

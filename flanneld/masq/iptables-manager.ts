@@ -4,7 +4,8 @@
 // xtables lock); a repair rewrites the whole chain in one `iptables-restore --noflush`
 // transaction, so the rules' order holds and nothing is half-applied. Nothing is flushed on
 // exit: pods keep their egress while the daemon restarts (flannel #2237).
-import { iptablesRestore, iptablesSave, type IPFamily } from '../../shared/netfilter/run';
+import { iptablesRestore, iptablesSave } from '../../shared/netfilter/run';
+import type { Family as IPFamily } from '../../shared/ip';
 import { parseSave } from '../../shared/netfilter/restore';
 import type { LogFn } from '../log';
 import { missingRules, restoreBatch } from './iptables-rules';

@@ -9,7 +9,9 @@ import type { Interface, Result } from '../../shared/cni/types';
 import { toCurrentResult } from '../../shared/cni/convert';
 import { versionAtLeast } from '../../shared/cni/version';
 import { mustParseCIDR, type CIDR } from '../../shared/ip';
-import { deleteLinkByName, getLinkByIndex, getLinkByName, NetlinkSocket, setLinkUp, type Link } from '../../shared/netlink';
+import { deleteLinkByName, getLinkByIndex, getLinkByName, setLinkUp } from '../../shared/netlink/links';
+import { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { chooseMasqBackend, setupIPMasq, teardownIPMasq } from '../../shared/netfilter/ipmasq';
 import { hostNetns, NetNS, writeSysctl } from '../../shared/netns';
 import { checkAddConstraints, loadBridgeConf, type BridgeConf } from './config';
@@ -25,10 +27,10 @@ import { sleep } from '../../shared/sleep';
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The reference's port-state schedule: 0, 50, 500, 1000, 1000 ms (2.55 s in all). */
-export const PORT_WAIT_SCHEDULE_MS = [0, 50, 500, 1000, 1000] as const;
+const PORT_WAIT_SCHEDULE_MS = [0, 50, 500, 1000, 1000] as const;
 
 /** Waits for the host veth's operstate to become "up" (the bridge port forwarding). */
-export async function waitPortUp(hs: NetlinkSocket, index: number, name: string, schedule: readonly number[] = PORT_WAIT_SCHEDULE_MS): Promise<Link> {
+async function waitPortUp(hs: NetlinkSocket, index: number, name: string, schedule: readonly number[] = PORT_WAIT_SCHEDULE_MS): Promise<Link> {
   let last: Link | null = null;
   for (const ms of schedule) {
     if (ms > 0) await sleep(ms);

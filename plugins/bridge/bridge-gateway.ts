@@ -3,10 +3,11 @@
 // enableIPForward).
 import { internalError, wrapError } from '../../shared/cni/errors';
 import type { CIDR, Family } from '../../shared/ip';
-import {
-  addAddress, createVeth, delAddress, getLinkByName, isExists, listAddresses, setLinkUp, setMac,
-  type Link, type NetlinkSocket,
-} from '../../shared/netlink';
+import { addAddress, delAddress, listAddresses } from '../../shared/netlink/addresses';
+import { isExists } from '../../shared/netlink/errors';
+import { createVeth, getLinkByName, setLinkUp, setMac } from '../../shared/netlink/links';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { readSysctl, writeSysctl } from '../../shared/netns';
 import { planBridgeAddresses } from './gateway';
 import { attachPort } from './host-port';

@@ -7,7 +7,11 @@ import type { CmdArgs } from '../../shared/cni/plugin';
 import type { Interface, IPConfig, Route, Result } from '../../shared/cni/types';
 import { parsePrevResult } from '../../shared/cni/convert';
 import { contains, formatCIDR, ipEquals, mustParseCIDR, mustParseIP, networkOf } from '../../shared/ip';
-import { getLinkByName, listAddresses, listRoutes, NetlinkSocket, type Link } from '../../shared/netlink';
+import { listAddresses } from '../../shared/netlink/addresses';
+import { getLinkByName } from '../../shared/netlink/links';
+import { listRoutes } from '../../shared/netlink/routes';
+import { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { hostNetns, NetNS } from '../../shared/netns';
 import { loadBridgeConf, type BridgeConf } from './config';
 

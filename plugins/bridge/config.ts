@@ -6,9 +6,9 @@ import type { DNS, NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
 import { collectVlanTrunk, type VlanTrunkEntry } from './vlan';
 
-export const DEFAULT_BRIDGE = 'cni0';
+const DEFAULT_BRIDGE = 'cni0';
 
-export type MasqBackend = 'iptables' | 'nftables';
+type MasqBackend = 'iptables' | 'nftables';
 
 export interface BridgeConf {
   cniVersion: string;

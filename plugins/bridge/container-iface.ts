@@ -4,10 +4,12 @@
 import { internalError } from '../../shared/cni/errors';
 import type { Interface, IPConfig, Route } from '../../shared/cni/types';
 import { formatCIDR, formatIP, mustParseCIDR, mustParseIP, networkOf, parseCIDR } from '../../shared/ip';
-import {
-  addAddress, addRoute, createVeth, getLinkByName, isExists, listAddresses, setLinkUp,
-  type Link, type NetlinkSocket, type RouteSpec,
-} from '../../shared/netlink';
+import { addAddress, listAddresses } from '../../shared/netlink/addresses';
+import { isExists } from '../../shared/netlink/errors';
+import { createVeth, getLinkByName, setLinkUp } from '../../shared/netlink/links';
+import { addRoute } from '../../shared/netlink/routes';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link, RouteSpec } from '../../shared/netlink/types';
 import { type NetNS, withNetns, writeSysctl } from '../../shared/netns';
 import { log } from '../../shared/cni/log';
 import { firstGateways } from './gateway';
@@ -16,7 +18,7 @@ import { sleep } from '../../shared/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export interface VethPair {
+interface VethPair {
   host: Link;
   container: Link;
 }
@@ -63,7 +65,7 @@ export function createVethPair(
   throw internalError('failed to find a unique veth name');
 }
 
-export interface ContainerSysctlOptions {
+interface ContainerSysctlOptions {
   enabledad: boolean;
   hasV6: boolean;
 }
@@ -109,7 +111,7 @@ const IFA_F_TENTATIVE = 0x40;
 const DAD_TIMEOUT_MS = 5000;
 
 /** Waits until no IPv6 address of the link is tentative (reference: ip.SettleAddresses). */
-export async function settleAddresses(cs: NetlinkSocket, link: Link, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
+async function settleAddresses(cs: NetlinkSocket, link: Link, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const addrs = listAddresses(cs, { index: link.index, family: 6 });

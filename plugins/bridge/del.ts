@@ -7,8 +7,10 @@ import { log } from '../../shared/cni/log';
 import type { CmdArgs } from '../../shared/cni/plugin';
 import { parsePrevResult } from '../../shared/cni/convert';
 import { parseCIDR, type CIDR } from '../../shared/ip';
-import { deleteLink, getLinkByName, listAddresses, NetlinkSocket } from '../../shared/netlink';
-import { teardownIPMasq } from '../../shared/netfilter/ipmasq';
+import { listAddresses } from '../../shared/netlink/addresses';
+import { deleteLink, getLinkByName } from '../../shared/netlink/links';
+import { NetlinkSocket } from '../../shared/netlink/socket';
+import { chooseMasqBackend, teardownIPMasq } from '../../shared/netfilter/ipmasq';
 import { hostNetns, NetNS, NetnsNotFoundError } from '../../shared/netns';
 import { loadBridgeConf } from './config';
 import { spoofchkRefId, teardownSpoofCheck } from './macspoofchk';
@@ -82,7 +84,8 @@ export async function cmdDel(a: CmdArgs): Promise<void> {
     // With the interface gone (or no netns given) the prevResult still names the IPs; with
     // neither, teardown finds the rules by the attachment's chain name and comment.
     const ips = ifaceIPs.length > 0 ? ifaceIPs : prevResultIPs(a);
-    await step(() => teardownIPMasq(ips, c.name, a.ifname, a.containerId));
+    // The backend this config makes ADD choose goes first; the other runs only if it held nothing.
+    await step(() => teardownIPMasq(ips, c.name, a.ifname, a.containerId, chooseMasqBackend(c.ipMasqBackend)));
   }
 
   if (c.ipamType !== '') await step(() => delegateDel(c.ipamType, a.stdin, a));

@@ -1,10 +1,10 @@
 // The bridge device itself (reference: ensureBridge/setupBridge): created when missing, reused
 // (same ifindex) when present, refused when the name belongs to something else.
 import { internalError, wrapError } from '../../shared/cni/errors';
-import {
-  createBridge, deleteLink, getLinkByName, isExists, listLinks, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc,
-  type Link, type NetlinkSocket,
-} from '../../shared/netlink';
+import { isExists } from '../../shared/netlink/errors';
+import { createBridge, deleteLink, getLinkByName, listLinks, setBridgeVlanFiltering, setLinkUp, setMac, setPromisc } from '../../shared/netlink/links';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { writeSysctl } from '../../shared/netns';
 import { wantsVlanFiltering, type BridgeConf } from './config';
 
@@ -24,7 +24,7 @@ function bridgeByName(s: NetlinkSocket, name: string): Link {
 }
 
 /** The bridge, and whether this call created it (so a failed ADD knows to remove it). */
-export interface EnsuredBridge {
+interface EnsuredBridge {
   link: Link;
   created: boolean;
 }
@@ -111,10 +111,3 @@ export function removeBridgeIfUnused(s: NetlinkSocket, index: number, name: stri
   }
 }
 
-/** The bridge for DEL/CHECK-time lookups: null when absent, error when not a bridge. */
-export function findBridge(s: NetlinkSocket, name: string): Link | null {
-  const l = getLinkByName(s, name);
-  if (!l) return null;
-  if (l.kind !== 'bridge') throw internalError(`${JSON.stringify(name)} already exists but is not a bridge`);
-  return l;
-}

@@ -15,12 +15,12 @@ import {
   type IP,
 } from '../../shared/ip';
 
-export interface GatewayOptions {
+interface GatewayOptions {
   isGateway: boolean;
   isDefaultGateway: boolean;
 }
 
-export interface GatewayPlan {
+interface GatewayPlan {
   /** The IPAM IPs with gateways filled in (isGateway and none given: network address + 1). */
   ips: IPConfig[];
   /** The IPAM routes plus one default route per family when isDefaultGateway asks for it. */
@@ -37,7 +37,7 @@ const isDefaultDst = (dst: string, family: Family): boolean => {
 const defaultDst = (family: Family): string => (family === 4 ? '0.0.0.0/0' : '::/0');
 
 /** The conventional gateway of a subnet: its network address + 1. */
-export const gatewayOf = (addr: CIDR): IP => nextIP(networkOf(addr).ip);
+const gatewayOf = (addr: CIDR): IP => nextIP(networkOf(addr).ip);
 
 /**
  * Fills gateways and default routes. A family gets a default route via the gateway of its first
@@ -79,9 +79,9 @@ export function calcGateways(ips: readonly IPConfig[], routes: readonly Route[],
   return { ips: outIps, routes: outRoutes, bridgeAddrs };
 }
 
-export const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && ipEquals(a.ip, b.ip);
+const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && ipEquals(a.ip, b.ip);
 
-export interface AddressPlan {
+interface AddressPlan {
   remove: CIDR[];
   add: CIDR[];
 }

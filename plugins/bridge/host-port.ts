@@ -1,15 +1,15 @@
 // The host veth as a bridge port (reference: the second half of setupVeth): enslaved to the
 // bridge, hairpin and isolation set explicitly either way, VLANs programmed.
 import { internalError } from '../../shared/cni/errors';
-import {
-  addBridgeVlan, delBridgeVlan, listBridgeVlans, setBridgePortFlags, setMaster,
-  type Link, type NetlinkSocket,
-} from '../../shared/netlink';
+import { addBridgeVlan, delBridgeVlan, listBridgeVlans, setBridgePortFlags } from '../../shared/netlink/bridge-port';
+import { setMaster } from '../../shared/netlink/links';
+import type { NetlinkSocket } from '../../shared/netlink/socket';
+import type { Link } from '../../shared/netlink/types';
 import { portVlans } from './vlan';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export interface PortOptions {
+interface PortOptions {
   hairpinMode: boolean;
   /** undefined leaves the flag untouched (the `<br>.<vlan>` gateway port). */
   portIsolation?: boolean;

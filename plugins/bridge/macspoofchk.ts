@@ -7,13 +7,13 @@
 import { internalError } from '../../shared/cni/errors';
 import { nftablesUsable, nftApply, nftListJson } from '../../shared/netfilter/run';
 
-export const SPOOFCHK_TABLE = 'nat';
-export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
+const SPOOFCHK_TABLE = 'nat';
+const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
 
 export const spoofchkRefId = (containerId: string, ifname: string): string => `${containerId}-${ifname}`;
-export const spoofchkComment = (refId: string): string => `macspoofchk-${refId}`;
-export const ifaceChainName = (refId: string): string => `cni-br-iface-${refId}`;
-export const macChainName = (refId: string): string => `${ifaceChainName(refId)}-mac`;
+const spoofchkComment = (refId: string): string => `macspoofchk-${refId}`;
+const ifaceChainName = (refId: string): string => `cni-br-iface-${refId}`;
+const macChainName = (refId: string): string => `${ifaceChainName(refId)}-mac`;
 
 // nft's scanner takes unquoted identifiers of letters, digits and `/\_.-`; container IDs are
 // restricted to that set by the spec, interface names are not: refuse what would not parse.

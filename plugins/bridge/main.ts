@@ -1,4 +1,4 @@
-import { runMain } from '../../shared/cni/dispatch';
+import { runMain } from '../../shared/cni/main';
 import { registerInProcess } from '../entry';
 
 // The IPAM delegate runs in-process when the host-local found in CNI_PATH is ours.

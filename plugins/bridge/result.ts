@@ -14,7 +14,7 @@ export interface BridgeInterfaces {
   vlanGateway?: Interface;
 }
 
-export interface L3Part {
+interface L3Part {
   ips: IPConfig[];
   routes: Route[];
   dns?: DNS;

@@ -41,7 +41,7 @@ export function collectVlanTrunk(trunk: readonly VlanTrunkEntry[] | undefined | 
 }
 
 /** What the host-side bridge port gets: its PVID (untagged) and the tagged trunk VIDs. */
-export interface PortVlans {
+interface PortVlans {
   /** VID sent/received untagged and used for untagged ingress; undefined keeps the kernel default. */
   pvid?: number;
   tagged: number[];

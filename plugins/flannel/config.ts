@@ -27,7 +27,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
 
 // null is accepted where Go's json would leave a nil map, and means "absent".
-export const flannelConfSchema = z
+const flannelConfSchema = z
   .object({
     cniVersion: z.string().default(''),
     name: z.string(),
@@ -41,7 +41,7 @@ export const flannelConfSchema = z
   .passthrough();
 
 /** The reference's checks of the `delegate` object, with its exact messages. */
-export function checkDelegateKeys(d: Record<string, unknown>): void {
+function checkDelegateKeys(d: Record<string, unknown>): void {
   if ('type' in d && typeof d.type !== 'string') {
     throw configError("'delegate' dictionary, if present, must have (string) 'type' field");
   }

@@ -18,7 +18,7 @@ const ROUTE_INT_KEYS = ['mtu', 'advmss', 'priority', 'table', 'scope'] as const;
  * Validates the user's `ipam.routes` the way the reference's types.Route decoding does (dst a
  * CIDR, gw an IP, the numeric fields integers; other keys dropped) and re-renders them.
  */
-export function parseIpamRoutes(routes: unknown): JsonObject[] {
+function parseIpamRoutes(routes: unknown): JsonObject[] {
   const fail = (why: string): never => {
     throw configError(`failed to read IPAM routes: failed to parse ipam.routes: ${why}`);
   };
@@ -60,7 +60,7 @@ const networkKey = (c: CIDR): string => formatCIDR(networkOf(c));
  * `routes` = the user's routes + one per flannel network (v4 then v6). A flannel network the
  * user already routes is not added again: the delegate would fail adding a duplicate route.
  */
-export function buildDelegateIpam(conf: FlannelConf, env: SubnetEnv): JsonObject {
+function buildDelegateIpam(conf: FlannelConf, env: SubnetEnv): JsonObject {
   const base = conf.ipam ?? {};
   const type = 'type' in base ? base.type : DEFAULT_IPAM_TYPE;
   // host-local turns a top-level `subnet` into an extra range set of the same family, so every

@@ -1,4 +1,4 @@
-import { runMain } from '../../shared/cni/dispatch';
+import { runMain } from '../../shared/cni/main';
 import { registerInProcess } from '../entry';
 
 // flannel → bridge → host-local in one process when the delegates in CNI_PATH are ours.

@@ -82,7 +82,7 @@ const typeOf = (d: JsonObject): string => d.type as string;
 const bytesOf = (d: JsonObject): Buffer => Buffer.from(renderDelegateConf(d));
 
 /** A Plugin whose optional handlers are all present. */
-export type FlannelPlugin = Required<Omit<Plugin, 'checkAdd'>>;
+type FlannelPlugin = Required<Omit<Plugin, 'checkAdd'>>;
 
 export function makeFlannelPlugin(deps: FlannelDeps = defaultFlannelDeps): FlannelPlugin {
   /**

@@ -20,7 +20,7 @@ export const TEMP_RE = /^(.+)\.tmp-\d+-[0-9a-f]+$/;
 /** Bigger files are not ours (a rendered delegate config is a few hundred bytes). */
 const MAX_SCRATCH_BYTES = 1024 * 1024;
 
-export type SavedConf =
+type SavedConf =
   | { kind: 'missing'; file: string }
   | { kind: 'ok'; file: string; bytes: Buffer; conf: JsonObject; type: string }
   | { kind: 'corrupt'; file: string; bytes: Buffer; reason: string };
@@ -34,7 +34,7 @@ export function scratchPath(dataDir: string, containerId: string): string {
 }
 
 /** Decodes saved bytes; a zero-byte or torn file (power loss before fsync) is `corrupt`. */
-export function decodeSaved(file: string, bytes: Buffer): SavedConf {
+function decodeSaved(file: string, bytes: Buffer): SavedConf {
   if (bytes.length === 0) return { kind: 'corrupt', file, bytes, reason: 'the file is empty' };
   let v: unknown;
   try {
@@ -110,7 +110,7 @@ export async function removeDelegateConf(dataDir: string, containerId: string): 
   }
 }
 
-export interface ScratchEntry {
+interface ScratchEntry {
   containerId: string;
   file: string;
   mtimeMs: number;

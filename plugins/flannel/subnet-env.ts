@@ -12,7 +12,7 @@ export { DEFAULT_SUBNET_FILE, type SubnetEnv };
  * Why the file could not be used: `not-found` (flanneld has not written it yet, or the path is
  * wrong), `unreadable` (permission, directory…), `invalid` (content).
  */
-export type SubnetEnvFailure = 'not-found' | 'unreadable' | 'invalid';
+type SubnetEnvFailure = 'not-found' | 'unreadable' | 'invalid';
 
 export class SubnetEnvError extends CniError {
   constructor(

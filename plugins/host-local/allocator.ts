@@ -17,13 +17,13 @@ export interface ReservationStore {
   getByID(id: string, ifname: string): IP[];
 }
 
-export interface Allocation {
+interface Allocation {
   ip: IP;
   range: Range;
   rangeSetIndex: number;
 }
 
-export class AllocationError extends Error {
+class AllocationError extends Error {
   override name = 'AllocationError';
 }
 

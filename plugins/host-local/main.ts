@@ -1,3 +1,3 @@
-import { runMain } from '../../shared/cni/dispatch';
+import { runMain } from '../../shared/cni/main';
 
 void runMain('host-local', () => (require('./plugin') as typeof import('./plugin')).hostLocalPlugin);

@@ -15,14 +15,14 @@ import { type FileLock, type LockOptions, acquireLock } from '../../shared/state
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { ReservationStore } from './allocator';
 
-export const LOCK_FILE = 'lock';
-export const LAST_IP_PREFIX = 'last_reserved_ip.';
+const LOCK_FILE = 'lock';
+const LAST_IP_PREFIX = 'last_reserved_ip.';
 const LINE_BREAK = '\r\n';
 /** Temp files of shared/state/atomic-file (`<name>.tmp-<pid>-<hex>`); only lock holders write them. */
 const ATOMIC_TEMP_RE = /\.tmp-\d+-[0-9a-f]+$/;
 
 /** One reservation file, parsed. `ifname` is undefined for legacy id-only files. */
-export interface Reservation {
+interface Reservation {
   ip: IP;
   /** File name (the IP in Go's canonical form). */
   file: string;
@@ -38,7 +38,7 @@ export function parseReservation(content: string): { containerID: string; ifname
 }
 
 /** The content written for (id, ifname). */
-export const reservationContent = (id: string, ifname: string): string => `${id.trim()}${LINE_BREAK}${ifname}`;
+const reservationContent = (id: string, ifname: string): string => `${id.trim()}${LINE_BREAK}${ifname}`;
 
 export class DiskStore implements ReservationStore {
   private constructor(

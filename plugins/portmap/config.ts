@@ -9,11 +9,11 @@ import { type CIDR, type IP, parseCIDR, parseIP } from '../../shared/ip';
 import { goQuote } from '../../shared/netfilter/names';
 import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
 
-export type PortmapBackend = 'iptables' | 'nftables';
-export type Protocol = 'tcp' | 'udp' | 'sctp';
-export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
+type PortmapBackend = 'iptables' | 'nftables';
+type Protocol = 'tcp' | 'udp' | 'sctp';
+const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
-export const DEFAULT_MARK_BIT = 13;
+const DEFAULT_MARK_BIT = 13;
 
 export interface PortMapping {
   hostPort: number;
@@ -92,10 +92,11 @@ export function checkConditions(field: 'conditionsV4' | 'conditionsV6', conds: r
 }
 
 /** An iptables chain name: 1..28 characters, no blanks, quotes or controls, not an option. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const CHAIN_NAME_RE = /^[^\s\x00-\x1f\x7f"'\\!-][^\s\x00-\x1f\x7f"'\\]{0,27}$/;
 
 /** Which backend a list of conditions is written for: iptables tokens start with '-' or '!'. */
-export function conditionsBackend(conds: readonly string[] | undefined): PortmapBackend | undefined {
+function conditionsBackend(conds: readonly string[] | undefined): PortmapBackend | undefined {
   if (!conds || conds.length === 0 || conds[0] === '') return undefined;
   return conds[0]!.startsWith('-') || conds[0]!.startsWith('!') ? 'iptables' : 'nftables';
 }
@@ -105,7 +106,7 @@ export interface BackendProbe {
   nftables(): boolean;
 }
 
-export const hostProbe: BackendProbe = { iptables: () => iptablesUsable(4), nftables: () => nftablesUsable() };
+const hostProbe: BackendProbe = { iptables: () => iptablesUsable(4), nftables: () => nftablesUsable() };
 
 /**
  * The backend: as configured, else the one the backend-specific options are written for
@@ -164,7 +165,7 @@ function parseMapping(m: z.infer<typeof mappingSchema>): PortMapping {
  * The container addresses: the first IPv4 and first IPv6 of prevResult, skipping addresses
  * whose (valid) interface index names another interface or one without a sandbox.
  */
-export function selectContainerIPs(result: Result, ifname: string): { v4?: CIDR; v6?: CIDR } {
+function selectContainerIPs(result: Result, ifname: string): { v4?: CIDR; v6?: CIDR } {
   const out: { v4?: CIDR; v6?: CIDR } = {};
   const ifaces = result.interfaces ?? [];
   for (const ipc of result.ips ?? []) {

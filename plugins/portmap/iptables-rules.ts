@@ -12,15 +12,14 @@ import { formatChainNameWithPrefix } from '../../shared/netfilter/names';
 import { insertLine, ruleLine, type SavedTable, tableBatch, jumpTarget, deleteLineFor } from '../../shared/netfilter/restore';
 import type { PortMapConf } from './config';
 
-export const TOPLEVEL_DNAT_CHAIN = 'CNI-HOSTPORT-DNAT';
-export const SETMARK_CHAIN = 'CNI-HOSTPORT-SETMARK';
-export const MARK_MASQ_CHAIN = 'CNI-HOSTPORT-MASQ';
-export const OLD_TOPLEVEL_SNAT_CHAIN = 'CNI-HOSTPORT-SNAT';
+const TOPLEVEL_DNAT_CHAIN = 'CNI-HOSTPORT-DNAT';
+const SETMARK_CHAIN = 'CNI-HOSTPORT-SETMARK';
+const MARK_MASQ_CHAIN = 'CNI-HOSTPORT-MASQ';
 /** Chains whose entry rules live in PREROUTING and OUTPUT. */
-export const TOPLEVEL_ENTRY_CHAINS = ['PREROUTING', 'OUTPUT'] as const;
+const TOPLEVEL_ENTRY_CHAINS = ['PREROUTING', 'OUTPUT'] as const;
 
 /** multiport accepts at most 15 ports per rule. */
-export const MULTIPORT_MAX = 15;
+const MULTIPORT_MAX = 15;
 
 /** The rule generation inputs (the parts of PortMapConf the rules depend on). */
 export type RuleConf = Pick<
@@ -29,10 +28,10 @@ export type RuleConf = Pick<
 >;
 
 export const dnatChainName = (net: string, cid: string): string => formatChainNameWithPrefix(net, cid, 'DN-');
-export const oldSnatChainName = (net: string, cid: string): string => formatChainNameWithPrefix(net, cid, 'SN-');
+const oldSnatChainName = (net: string, cid: string): string => formatChainNameWithPrefix(net, cid, 'SN-');
 
 /** `%#x/%#x` of 1<<bit (Go's %#x: 0x prefix, lower-case). */
-export function markDef(bit: number): string {
+function markDef(bit: number): string {
   const v = '0x' + (2 ** bit).toString(16);
   return `${v}/${v}`;
 }
@@ -93,7 +92,7 @@ export function dnatEntryRules(c: RuleConf, cid: string, v6: boolean): string[][
 }
 
 /** `ip:port`, or `[ip]:port` for IPv6. */
-export function fmtIPPort(net: CIDR, port: number): string {
+function fmtIPPort(net: CIDR, port: number): string {
   const ip = formatIP(net.ip);
   return net.ip.family === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
@@ -126,7 +125,7 @@ export function dnatChainRules(c: RuleConf, containerNet: CIDR): string[][] {
 }
 
 /** Whether the shared mark/masquerade chains are ours to maintain. */
-export const ownsMarkChains = (c: RuleConf): boolean => c.snat && c.externalSetMarkChain === undefined;
+const ownsMarkChains = (c: RuleConf): boolean => c.snat && c.externalSetMarkChain === undefined;
 
 /** Lines that fill the per-container chain and prepend its entry rules (last ADD wins a port). */
 function containerLines(c: RuleConf, cid: string, containerNet: CIDR): string[] {
@@ -162,7 +161,7 @@ const followedBy = (args: readonly string[], flag: string, value: string): boole
   args.some((a, i) => a === flag && args[i + 1] === value);
 
 /** Saved rules (any chain) jumping to one of `chains`, as delete lines. */
-export function jumpDeleteLines(t: SavedTable, chains: readonly string[]): string[] {
+function jumpDeleteLines(t: SavedTable, chains: readonly string[]): string[] {
   const set = new Set(chains);
   return t.rules.filter((r) => set.has(jumpTarget(r.args) ?? '')).map(deleteLineFor);
 }
@@ -223,7 +222,7 @@ export function delBySavedBatch(net: string, cid: string, saved: SavedTable): st
 }
 
 /** What one line of the CHECK batch verifies, for the reference's error text. */
-export interface CheckItem {
+interface CheckItem {
   chain: string;
   /** The rule group the reference prints (%v of [][]string) when one is missing. */
   group: string[][];

@@ -2,7 +2,9 @@
 // loopback source, which the kernel drops as martian once routed out of an interface unless
 // route_localnet is set there; the localhost rule then masquerades them.
 import type { IP } from '../../shared/ip';
-import { getLinkByIndex, NetlinkSocket, routeGet } from '../../shared/netlink';
+import { getLinkByIndex } from '../../shared/netlink/links';
+import { routeGet } from '../../shared/netlink/routes';
+import { NetlinkSocket } from '../../shared/netlink/socket';
 import { writeSysctl } from '../../shared/netns';
 
 /** Sets route_localnet=1 on the interface that routes to `containerIP` (no-op when none does). */

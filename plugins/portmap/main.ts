@@ -1,3 +1,3 @@
-import { runMain } from '../../shared/cni/dispatch';
+import { runMain } from '../../shared/cni/main';
 
 void runMain('portmap', () => (require('./plugin') as typeof import('./plugin')).portmapPlugin);

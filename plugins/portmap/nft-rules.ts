@@ -15,21 +15,21 @@ import { exprMentions, type NftRule, nftString, truncateComment } from '../../sh
 import type { RuleConf } from './iptables-rules';
 
 export const NFT_TABLE = 'cni_hostport';
-export const HOSTPORTS_CHAIN = 'hostports';
+const HOSTPORTS_CHAIN = 'hostports';
 /** Legacy: hostIP rules lived here; kept (empty) so older rule sets keep working. */
-export const HOSTIP_HOSTPORTS_CHAIN = 'hostip_hostports';
-export const HOSTPORTS_ALL_CHAIN = 'hostports_all';
-export const MASQUERADING_CHAIN = 'masquerading';
+const HOSTIP_HOSTPORTS_CHAIN = 'hostip_hostports';
+const HOSTPORTS_ALL_CHAIN = 'hostports_all';
+const MASQUERADING_CHAIN = 'masquerading';
 /** Chains holding per-container rules. */
-export const RULE_CHAINS = [HOSTPORTS_CHAIN, HOSTIP_HOSTPORTS_CHAIN, MASQUERADING_CHAIN] as const;
+const RULE_CHAINS = [HOSTPORTS_CHAIN, HOSTIP_HOSTPORTS_CHAIN, MASQUERADING_CHAIN] as const;
 
 export type NftFamily = 'ip' | 'ip6';
-export const nftFamilyOf = (c: CIDR): NftFamily => (c.ip.family === 4 ? 'ip' : 'ip6');
+const nftFamilyOf = (c: CIDR): NftFamily => (c.ip.family === 4 ? 'ip' : 'ip6');
 
 /** The prefix that identifies one (network, container)'s rules. */
-export const nftInstancePrefix = (net: string, cid: string): string => `${shortHash(net)}-${shortHash(cid)}`;
+const nftInstancePrefix = (net: string, cid: string): string => `${shortHash(net)}-${shortHash(cid)}`;
 /** The prefix shared by every rule of one network. */
-export const nftNetworkPrefix = (net: string): string => `${shortHash(net)}-`;
+const nftNetworkPrefix = (net: string): string => `${shortHash(net)}-`;
 
 export function nftComment(net: string, cid: string): string {
   const strip = (s: string): string => s.replace(/["\\\n\r]/g, '');
@@ -41,7 +41,7 @@ const target = (c: CIDR, port: number): string =>
   c.ip.family === 6 ? `[${formatIP(c.ip)}]:${port}` : `${formatIP(c.ip)}:${port}`;
 
 /** The mapping rules (chain hostports) for one container address. */
-export function hostportRules(c: RuleConf, containerNet: CIDR): string[] {
+function hostportRules(c: RuleConf, containerNet: CIDR): string[] {
   const fam = nftFamilyOf(containerNet);
   const out: string[] = [];
   for (const m of c.mappings) {
@@ -56,7 +56,7 @@ export function hostportRules(c: RuleConf, containerNet: CIDR): string[] {
 }
 
 /** The masquerade rules (chain masquerading) for one container address; empty without snat. */
-export function masqueradeRules(c: RuleConf, containerNet: CIDR): string[] {
+function masqueradeRules(c: RuleConf, containerNet: CIDR): string[] {
   if (!c.snat) return [];
   const fam = nftFamilyOf(containerNet);
   const ip = formatIP(containerNet.ip);
@@ -117,11 +117,17 @@ export function staleRules(rules: readonly NftRule[], net: string, validCids: re
   return rules.filter((r) => inRuleChain(r) && r.comment?.startsWith(netPrefix) && !keep.has(r.comment.slice(0, 33)));
 }
 
+/** The parts of an expression of `nft -j` output that udpForwardOf reads. */
+interface NftExprJson {
+  match?: { op?: string; left?: { payload?: { protocol?: string; field?: string } }; right?: unknown };
+  dnat?: { addr?: unknown };
+}
+
 /** The UDP host port and container address of a mapping rule (`udp dport P dnat to ip:port`), if it is one. */
 export function udpForwardOf(r: NftRule): { hostPort: number; ip: string } | undefined {
   let port: number | undefined;
   let ip: string | undefined;
-  for (const e of r.expr as Array<Record<string, any>>) {
+  for (const e of r.expr as NftExprJson[]) {
     const left = e?.match?.left?.payload;
     if (e?.match?.op === '==' && left?.protocol === 'udp' && left?.field === 'dport' && typeof e.match.right === 'number') port = e.match.right;
     if (typeof e?.dnat?.addr === 'string') ip = e.dnat.addr;

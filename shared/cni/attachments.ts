@@ -10,9 +10,9 @@ import { CniError, ErrorCode } from './errors';
 import type { Attachment, NetConf } from './types';
 import { showValue as show } from './show-value';
 
-export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
+const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
 /** The misspelt key of the first 1.1.0 spec text, still sent by libcni (cni#1101). */
-export const LEGACY_ATTACHMENTS_KEY = 'cni.dev/attachments';
+const LEGACY_ATTACHMENTS_KEY = 'cni.dev/attachments';
 export const ATTACHMENT_KEYS = [VALID_ATTACHMENTS_KEY, LEGACY_ATTACHMENTS_KEY] as const;
 
 const refuse = (what: string, v: unknown): CniError =>

@@ -3,5 +3,5 @@
 import { version } from '../../package.json';
 
 export const SUITE_VERSION: string = version;
-export const BUNDLE_MARKER = `// cni-ts-suite bundle v${version}\n`;
+const BUNDLE_MARKER = `// cni-ts-suite bundle v${version}\n`;
 export const BUNDLE_HEADER = `#!/usr/bin/env node\n${BUNDLE_MARKER}`;

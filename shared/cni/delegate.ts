@@ -41,7 +41,7 @@ export function findInPath(type: string, dirs: readonly string[]): string {
 let selfStat: fs.Stats | null | undefined;
 
 /** True when `file` is this very executable (standalone) or a Node bundle of this version. */
-export function isOwnBuild(file: string): boolean {
+function isOwnBuild(file: string): boolean {
   if (selfStat === undefined) {
     // Only a standalone (Bun-compiled) process has itself as execPath; under Node it is node.
     selfStat = process.versions.bun ? fs.statSync(process.execPath) : null;

@@ -7,21 +7,17 @@ import { CniError, ErrorCode, toCniError } from './errors';
 import { log } from './log';
 import type { CmdArgs, Command, Env, Plugin } from './plugin';
 import type { AnyResult, NetConf } from './types';
-import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast } from './version';
+import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast, versionText } from './version';
 import { readStdin } from './stdin';
 import { printTimings, timed } from './timing';
 import { SUITE_VERSION } from './build-marker';
 
-export type Outcome =
+type Outcome =
   | { kind: 'about'; text: string }
   | { kind: 'version'; text: string }
   | { kind: 'result'; result: AnyResult }
   | { kind: 'ok' }
   | { kind: 'error'; error: CniError; cniVersion?: string };
-
-export function versionText(): string {
-  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] });
-}
 
 function parseConfig(stdin: Buffer): NetConf {
   let conf: unknown;
@@ -147,7 +143,7 @@ export async function runCommand(plugin: Plugin, env: Env, readInput: () => Buff
   }
 }
 
-export interface Printed {
+interface Printed {
   stdout: string;
   stderr: string;
   exitCode: number;
@@ -184,8 +180,8 @@ function writeAll(fd: number, s: string): void {
 }
 
 /**
- * Process entry: runs the plugin for this process's environment and exits. The plugin is
- * loaded only when needed: VERSION answers from the dispatcher alone.
+ * Runs the plugin for this process's environment and exits (main.ts calls it for every command
+ * but a plain VERSION). The plugin is loaded only when needed.
  */
 export async function runMain(name: string, load: () => Plugin): Promise<never> {
   const fail = (e: unknown): never => {
@@ -207,7 +203,7 @@ export async function runMain(name: string, load: () => Plugin): Promise<never> 
       ? ({ kind: 'version', text: versionText() } as const)
       : await runCommand(load(), process.env, () => readStdin());
   const printed = formatOutcome(outcome);
-  writeAll(1, printed.stdout);
+  timed('stdout', () => writeAll(1, printed.stdout));
   writeAll(2, printed.stderr);
   printTimings(`${name} ${process.env.CNI_COMMAND ?? ''}`);
   process.exit(printed.exitCode);

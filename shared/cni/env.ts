@@ -2,7 +2,7 @@
 import { CniError, ErrorCode } from './errors';
 import type { CniEnv, Command, Env } from './plugin';
 
-export const COMMANDS: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'];
+const COMMANDS: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'];
 
 type Var = 'CNI_CONTAINERID' | 'CNI_NETNS' | 'CNI_IFNAME' | 'CNI_PATH';
 
@@ -23,7 +23,7 @@ export function isCommand(c: string): c is Command {
   return (COMMANDS as readonly string[]).includes(c);
 }
 
-export function validateContainerId(id: string): void {
+function validateContainerId(id: string): void {
   if (id === '') throw new CniError(ErrorCode.UnknownContainer, 'missing containerID');
   if (!ID_RE.test(id)) throw new CniError(ErrorCode.InvalidEnvironment, 'invalid characters in containerID', id);
 }

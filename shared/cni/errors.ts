@@ -14,7 +14,7 @@ export const ErrorCode = {
   Internal: 999,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
+type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
 
 /** An error that is reported to the runtime as CNI error JSON. */
 export class CniError extends Error {

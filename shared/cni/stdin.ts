@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from './errors';
 import { sleepSync } from '../sleep';
 
 /** Configs are a few KiB; a cap keeps a runaway writer from exhausting memory. */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Reads fd 0 to EOF synchronously, tolerating a non-blocking pipe (EAGAIN). */
 export function readStdin(fd = 0): Buffer {

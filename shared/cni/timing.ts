@@ -1,5 +1,6 @@
 // Where the time of one call goes: phases marked by the code, printed as one JSON line on
-// stderr at exit when CNI_TS_TIMING=1 (the benchmark reads it).
+// stderr at exit when CNI_TS_TIMING=1 (the benchmark and bench/profile-startup.ts read it).
+import * as fs from 'node:fs';
 const enabled = process.env.CNI_TS_TIMING === '1';
 const t0 = performance.now();
 const phases: Record<string, number> = {};
@@ -33,5 +34,10 @@ export function printTimings(label: string): void {
   const startup = t0;
   const total = performance.now();
   const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))]));
-  process.stderr.write(`CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
+  // fs.writeSync, not process.stderr: Bun builds the Node-compatible stream on first touch (ms).
+  try {
+    fs.writeSync(2, `CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
+  } catch {
+    /* stderr closed */
+  }
 }

@@ -9,7 +9,7 @@ import { SUPPORTED_VERSIONS } from './version';
 /** The plugins of the suite (scripts/build.sh PLUGINS; test/unit/shared keeps them equal). */
 export const SUITE_PLUGINS = ['flannel', 'bridge', 'host-local', 'portmap'] as const;
 
-export const HELP_FLAGS: readonly string[] = ['--help', '-h', '--version', '-v'];
+const HELP_FLAGS: readonly string[] = ['--help', '-h', '--version', '-v'];
 
 /** The flag the command line asks for (its first argument after the plugin name), if any. */
 export function cliFlag(args: readonly string[], plugin?: string): string | undefined {
@@ -17,7 +17,7 @@ export function cliFlag(args: readonly string[], plugin?: string): string | unde
   return first !== undefined && HELP_FLAGS.includes(first) ? first : undefined;
 }
 
-export interface UsageContext {
+interface UsageContext {
   /** The plugin name it was invoked as (undefined: `cni-ts-suite` itself). */
   plugin?: string;
   /** Bun's version for the standalone executable, undefined under Node. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from './errors';
 import { showValue as show } from './show-value';
+import { timed } from './timing';
 
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -37,3 +38,24 @@ export function validate<T extends z.ZodTypeAny>(
   const prefix = opts.prefix ?? 'invalid config';
   throw new CniError(opts.code ?? ErrorCode.InvalidNetworkConfig, `${prefix}: ${describePath(issue.path)}: ${issue.message}${got}`);
 }
+
+/**
+ * A schema built on its first use. Building zod schemas is real work at start-up (~1 ms for a
+ * plugin's config in a compiled executable), so a command pays only for the schemas it parses:
+ * DEL, GC and STATUS do not build ADD's.
+ */
+export function lazySchema<T extends z.ZodTypeAny>(build: () => T): () => T {
+  let schema: T | undefined;
+  return () => {
+    if (schema) return schema;
+    // Timed once, at the outermost build (schemas built inside it are part of it).
+    building++;
+    try {
+      return (schema = building === 1 ? timed('schema', build) : build());
+    } finally {
+      building--;
+    }
+  };
+}
+
+let building = 0;

@@ -146,8 +146,6 @@ export function lastAddress(c: CIDR): IP {
   return { family: c.ip.family, value: (c.ip.value & maskOf(c.ip.family, c.prefix)) | hostMask };
 }
 
-export const hasHostBits = (c: CIDR): boolean => networkOf(c).ip.value !== c.ip.value;
-
 export function contains(c: CIDR, ip: IP): boolean {
   if (c.ip.family !== ip.family) return false;
   const m = maskOf(c.ip.family, c.prefix);

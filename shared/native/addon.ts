@@ -1,21 +1,20 @@
 // The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
 
 import { log } from '../cni/log';
+import { timed } from '../cni/timing';
 import { loadEmbeddedAddonFromMemfd } from './memfd-load';
 
 export const CLONE_NEWNET = 0x40000000;
-export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 export const NETLINK_ROUTE = 0;
-export const NETLINK_NETFILTER = 12;
 
 /**
  * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
  * and `errno` (positive number).
  */
-export interface NativeAddon {
+interface NativeAddon {
   /** setns(2) on the calling thread. */
   setns(fd: number, nstype: number): void;
   /** A netlink socket of `protocol` bound in the calling thread's netns, SOCK_CLOEXEC,
@@ -31,18 +30,19 @@ export interface NativeAddon {
    *  or '@name' for an abstract socket ($NOTIFY_SOCKET's two forms). Throws code 'ENOENT',
    *  'ECONNREFUSED', … from sendto. */
   sdNotify(socketPath: string, message: string): void;
-}
-
-export interface NativeError extends Error {
-  code: string;
-  errno: number;
+  /**
+   * A blocking flock(2) (op without LOCK_NB) bounded by `timeoutMs`: resolves once held, rejects
+   * with code 'ETIMEDOUT' at the deadline. Runs on the runtime's thread pool (the event loop
+   * keeps running); at the deadline the blocked flock is interrupted by a no-op signal.
+   */
+  flockWait(fd: number, op: number, timeoutMs: number): Promise<void>;
 }
 
 let addon: NativeAddon | undefined;
 
 /** Loads the addon once. The static relative path lets ncc and `bun build --compile` embed it. */
 export function native(): NativeAddon {
-  if (!addon) addon = loadAddon();
+  if (!addon) addon = timed('addon', loadAddon);
   return addon;
 }
 

@@ -24,7 +24,7 @@ import { deleteRuleCmd, type NftRule, rulesOf } from './nft';
 import { commentOf, deleteLineFor, jumpTarget, parseSave, type SavedTable } from './restore';
 import { iptablesRestore, iptablesSave, iptablesUsable, nftablesUsable, nftApply, nftListJson, NetfilterError } from './run';
 
-export type MasqBackend = 'iptables' | 'nftables';
+type MasqBackend = 'iptables' | 'nftables';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
@@ -72,21 +72,28 @@ function savedNat(f: Family, bestEffort: boolean): SavedTable | null {
   }
 }
 
-/** Removes the chains (and every jump to them) of one family, found by reading the table. */
-function iptRemoveByScan(f: Family, chains: readonly string[], bestEffort: boolean): void {
+/**
+ * Removes the chains (and every jump to them) of one family, found by reading the table;
+ * returns whether there was anything to remove.
+ */
+function iptRemoveByScan(f: Family, chains: readonly string[], bestEffort: boolean): boolean {
   const saved = savedNat(f, bestEffort);
-  if (!saved) return;
+  if (!saved) return false;
   const batch = iptRemoveChainBatch(chains, jumpDeletes(saved, new Set(chains)), saved.chains);
   if (batch) iptablesRestore(f, batch);
+  return !!batch;
 }
 
-function iptTeardown(ips: readonly CIDR[], ids: IptMasqIds): void {
+/** Returns whether anything of this attachment was found (and removed). */
+function iptTeardown(ips: readonly CIDR[], ids: IptMasqIds): boolean {
+  let found = false;
   for (const f of FAMILIES) {
     if (!iptablesUsable(f)) continue;
     const fips = byFamily(ips, f);
     if (fips.length > 0) {
       try {
         iptablesRestore(f, iptMasqTeardownBatch(fips, ids));
+        found = true;
         continue;
       } catch (e) {
         if (!(e instanceof NetfilterError)) throw e;
@@ -95,8 +102,9 @@ function iptTeardown(ips: readonly CIDR[], ids: IptMasqIds): void {
     } else if (ips.length > 0) {
       continue; // addresses known and none of this family: nothing was set up here
     }
-    iptRemoveByScan(f, [ids.chain], fips.length === 0);
+    if (iptRemoveByScan(f, [ids.chain], fips.length === 0)) found = true;
   }
+  return found;
 }
 
 function iptGC(network: string, valid: readonly Attachment[]): void {
@@ -131,9 +139,11 @@ function nftSetup(ips: readonly CIDR[], network: string, ifname: string, contain
   nftApply(nftMasqSetupBatch(ips, network, ifname, containerId, stale));
 }
 
-function nftDeleteWhere(pred: (r: NftRule) => boolean): void {
+/** Returns how many rules were deleted. */
+function nftDeleteWhere(pred: (r: NftRule) => boolean): number {
   const doomed = nftMasqRules().filter(pred);
   if (doomed.length) nftApply(doomed.map(deleteRuleCmd).join('\n') + '\n');
+  return doomed.length;
 }
 
 // ---------------------------------------------------------------- API
@@ -145,8 +155,7 @@ export function setupIPMasq(backend: MasqBackend, ips: CIDR[], network: string, 
   else nftSetup(ips, network, ifname, containerId);
 }
 
-// Both backends are always tried (the attachment may predate a configuration change); a
-// backend whose tools the host lacks is skipped by the callers, since its rules cannot exist.
+// A backend whose tools the host lacks is skipped by the callers, since its rules cannot exist.
 function collect(errors: string[], fn: () => void): void {
   try {
     fn();
@@ -156,18 +165,33 @@ function collect(errors: string[], fn: () => void): void {
 }
 
 /**
- * Removes this attachment's rules from both backends. With `ips` empty (DEL without a netns)
- * the iptables chain and its jumps are found by name in the saved table; nftables rules are
- * found by the attachment's comment prefix either way.
+ * Removes this attachment's rules. With `ips` empty (DEL without a netns) the iptables chain and
+ * its jumps are found by name in the saved table; nftables rules are found by the attachment's
+ * comment prefix either way.
+ *
+ * `expected` is the backend the ADD chose (the DEL derives it from the same config and host
+ * with chooseMasqBackend): it is tried first, and the other backend only when the expected one
+ * held nothing of this attachment (the config or the host's tools changed since the ADD), so a
+ * normal DEL runs one tool. Without `expected` both are tried, like the reference.
  */
-export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string): void {
+export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string, expected?: MasqBackend): void {
   const errors: string[] = [];
-  if (iptablesUsable(4) || iptablesUsable(6)) {
-    collect(errors, () => iptTeardown(ips, iptMasqIds(network, containerId)));
-  }
-  if (nftablesUsable()) {
-    const prefix = nftInstanceHash(network, ifname, containerId);
-    collect(errors, () => nftDeleteWhere((r) => r.comment?.startsWith(prefix) ?? false));
+  const usable: Record<MasqBackend, boolean> = { iptables: iptablesUsable(4) || iptablesUsable(6), nftables: nftablesUsable() };
+  const remove: Record<MasqBackend, () => boolean> = {
+    iptables: () => iptTeardown(ips, iptMasqIds(network, containerId)),
+    nftables: () => {
+      const prefix = nftInstanceHash(network, ifname, containerId);
+      return nftDeleteWhere((r) => r.comment?.startsWith(prefix) ?? false) > 0;
+    },
+  };
+  const order: MasqBackend[] = expected === 'nftables' ? ['nftables', 'iptables'] : ['iptables', 'nftables'];
+  for (const b of order) {
+    if (!usable[b]) continue;
+    let found = false;
+    collect(errors, () => {
+      found = remove[b]();
+    });
+    if (found && b === expected) break;
   }
   if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
 }

@@ -4,9 +4,9 @@
 import { sha512Hex } from '../crypto-lite';
 
 /** iptables (xtables) chain names are at most 28 characters; the reference always fills them. */
-export const MAX_CHAIN_LENGTH = 28;
+const MAX_CHAIN_LENGTH = 28;
 /** Hex digits of a SHA-512 digest. */
-export const MAX_HASH_LEN = 128;
+const MAX_HASH_LEN = 128;
 const CHAIN_PREFIX = 'CNI-';
 
 /**

@@ -57,13 +57,6 @@ export function rulesOf(json: unknown): NftRule[] {
   return out;
 }
 
-/** Names of the chains in a listing. */
-export function chainsOf(json: unknown): string[] {
-  const out: string[] = [];
-  for (const o of objects(json)) if (o.chain) out.push(o.chain.name);
-  return out;
-}
-
 /** The delete command for a listed rule. */
 export const deleteRuleCmd = (r: NftRule): string => `delete rule ${r.family} ${r.table} ${r.chain} handle ${r.handle}`;
 

@@ -15,7 +15,7 @@ export function quoteArg(a: string): string {
   return '"' + a.replace(/[\\"']/g, (c) => '\\' + c) + '"';
 }
 
-export type RuleOp = '-A' | '-D' | '-C';
+type RuleOp = '-A' | '-D' | '-C';
 
 /** `-A|-D|-C <chain> <args...>` as a restore line. */
 export function ruleLine(op: RuleOp, chain: string, args: readonly string[]): string {

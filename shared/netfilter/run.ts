@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { timed } from '../cni/timing';
 
-export type IPFamily = 4 | 6;
+type IPFamily = 4 | 6;
 
 /** Every tool the plugins run (each overridable by its CNI_TS_<TOOL> variable). */
 export const TOOLS = ['iptables-restore', 'ip6tables-restore', 'iptables-save', 'ip6tables-save', 'nft', 'conntrack'] as const;
-export type Tool = (typeof TOOLS)[number];
+type Tool = (typeof TOOLS)[number];
 
 /** A failed tool run; `line` is the batch line the tool reported, when it named one. */
 export class NetfilterError extends Error {
@@ -44,7 +44,7 @@ function isExecutable(p: string): boolean {
 }
 
 /** Absolute path of a tool, or null when the host lacks it. Cached per process. */
-export function findTool(t: Tool): string | null {
+function findTool(t: Tool): string | null {
   const cached = resolved.get(t);
   if (cached !== undefined) return cached;
   let found: string | null = null;
@@ -62,12 +62,7 @@ export function findTool(t: Tool): string | null {
   return found;
 }
 
-/** Forgets resolved paths (tests that change the environment). */
-export function resetToolCache(): void {
-  resolved.clear();
-}
-
-export interface ToolOutput {
+interface ToolOutput {
   status: number | null;
   stdout: string;
   stderr: string;

@@ -2,7 +2,7 @@
 // every push, which is what keeps nested streams 4-byte aligned).
 import { AttrStream, StreamData, countLength, padding, formatAttribute, parseAttributes, readU16, readU32, readS32 } from 'netlink/dist/structs';
 import type { Family, IP } from '../ip';
-import { ipFromBytes, ipToBytes } from '../ip';
+import { ipFromBytes } from '../ip';
 
 /** Serialises a StreamData (bytes, arrays of bytes, or a formatter callback) into one Buffer. */
 export function streamBytes(data: StreamData): Buffer {
@@ -67,8 +67,6 @@ export function parseMac(s: string): Buffer {
 
 export const familyToAf = (f: Family): number => (f === 4 ? 2 : 10);
 export const afToFamily = (af: number): Family | undefined => (af === 2 ? 4 : af === 10 ? 6 : undefined);
-
-export const ipBytes = (ip: IP): Buffer => ipToBytes(ip);
 
 /** An IP from an attribute of 4 or 16 bytes; undefined for anything else. */
 export function ipFromAttr(b: Buffer | undefined): IP | undefined {

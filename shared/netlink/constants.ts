@@ -2,12 +2,7 @@
 // as plain constants (linux/if_link.h, rtnetlink.h, neighbour.h, if_bridge.h).
 
 export const AF_UNSPEC = 0;
-export const AF_INET = 2;
 export const AF_BRIDGE = 7;
-export const AF_INET6 = 10;
-
-/** Attribute type flag: the payload is a nested attribute stream. */
-export const NLA_F_NESTED = 0x8000;
 
 export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
@@ -27,33 +22,20 @@ export const IFLA = {
   LINKINFO: 18, AF_SPEC: 26, NET_NS_FD: 28, EXT_MASK: 29, LINK_NETNSID: 37,
 } as const;
 
-export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
 export const VETH_INFO_PEER = 1;
-
-export const IFLA_BRPORT_MODE = 4;
-export const IFLA_BRPORT_ISOLATED = 33;
 
 /** IFLA_AF_SPEC contents for AF_BRIDGE. */
 export const IFLA_BRIDGE_FLAGS = 0;
 export const IFLA_BRIDGE_VLAN_INFO = 2;
-export const BRIDGE_FLAGS_MASTER = 1;
 export const BRIDGE_FLAGS_SELF = 2;
 export const BRIDGE_VLAN_INFO_PVID = 0x2;
 export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
 export const RTEXT_FILTER_BRVLAN = 0x2;
 export const RTEXT_FILTER_SKIP_STATS = 0x8;
 
-export const IFA_ADDRESS = 1;
-export const IFA_LOCAL = 2;
-export const IFA_BROADCAST = 4;
-export const IFA_FLAGS = 8;
-export const IFA_F_NOPREFIXROUTE = 0x200;
-
 export const RTA = {
   DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9, TABLE: 15,
 } as const;
-export const RTAX_MTU = 2;
-export const RTAX_ADVMSS = 8;
 export const RTN_UNICAST = 1;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;

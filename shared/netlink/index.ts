@@ -1,4 +1,5 @@
-// The kernel-access API (contract: ./types.ts).
+// The kernel-access API (contract: ./types.ts), for the daemon and tests. Plugins import the
+// modules they use instead: a barrel evaluates every module it names, daemon-only ones included.
 export * from './types';
 export { NetlinkSocket, DEFAULT_TIMEOUT_MS } from './socket';
 export type { NetlinkReply } from './socket';
@@ -6,10 +7,11 @@ export { BATCH_CHUNK } from './batch';
 export type { NetlinkOp } from './batch';
 export { NetlinkError, errnoName, errnoText, isNotFound, isExists } from './errors';
 export {
-  listLinks, getLinkByName, getLinkByIndex, createBridge, createVeth, createVxlan, setLinkUp,
+  listLinks, getLinkByName, getLinkByIndex, createBridge, createVeth, setLinkUp,
   setLinkDown, setMaster, setMtu, setMac, setPromisc, setLinkName, setLinkNetns,
   setBridgeVlanFiltering, deleteLink, deleteLinkByName,
 } from './links';
+export { createVxlan } from './vxlan';
 export { setBridgePortFlags, getBridgePortFlags, addBridgeVlan, delBridgeVlan, listBridgeVlans } from './bridge-port';
 export type { BridgeVlanOpts } from './bridge-port';
 export { addAddress, delAddress, listAddresses } from './addresses';

@@ -22,7 +22,7 @@ export function linkPayload(header: Buffer, attrs: ifla.LinkAttrs, extra?: (out:
 }
 
 /** IFLA_LINKINFO { IFLA_INFO_KIND kind, IFLA_INFO_DATA data? }. */
-export function linkInfo(kind: string, data?: Buffer): Buffer {
+function linkInfo(kind: string, data?: Buffer): Buffer {
   return streamBytes(ifla.formatInfo(data ? { kind, data } : { kind }));
 }
 

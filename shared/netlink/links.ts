@@ -2,18 +2,18 @@
 // NLM_F_CREATE, like `ip link set`: only that path also applies IFLA_LINKINFO changes.
 import { FlagsGet, FlagsNew } from 'netlink/dist/constants';
 import { putU32 } from 'netlink/dist/structs';
-import type { BridgeSpec, Link, VethSpec, VxlanSpec } from './types';
+import type { BridgeSpec, Link, VethSpec } from './types';
 import type { NetlinkSocket } from './socket';
 import { parseMac } from './attrs';
 import { IFF_PROMISC, IFF_UP, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { isNotFound } from './errors';
 import {
   bridgeCreatePayload, bridgeLinkInfo, decodeLink, decodeLinkMessage, ifinfomsg, linkPayload,
-  vethCreatePayload, vxlanCreatePayload,
+  vethCreatePayload,
 } from './link-codec';
 import type { DecodedLink } from './link-codec';
 
-const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
+export const CREATE_EXCL = FlagsNew.CREATE | FlagsNew.EXCL;
 const skipStats = (): Buffer => putU32(RTEXT_FILTER_SKIP_STATS);
 
 export function listLinks(s: NetlinkSocket): Link[] {
@@ -42,7 +42,7 @@ export function getLinkByIndex(s: NetlinkSocket, index: number): Link | null {
   return getLinkDecoded(s, { index })?.link ?? null;
 }
 
-function mustGetByName(s: NetlinkSocket, name: string): Link {
+export function mustGetByName(s: NetlinkSocket, name: string): Link {
   const l = getLinkByName(s, name);
   if (!l) throw new Error(`link ${JSON.stringify(name)} not found right after creating it`);
   return l;
@@ -57,11 +57,6 @@ export function createBridge(s: NetlinkSocket, spec: BridgeSpec): Link {
 /** Creates a veth pair; the peer goes straight into spec.peerNetnsFd's namespace when given. */
 export function createVeth(s: NetlinkSocket, spec: VethSpec): void {
   s.request(RTM.NEWLINK, CREATE_EXCL, vethCreatePayload(spec));
-}
-
-export function createVxlan(s: NetlinkSocket, spec: VxlanSpec): Link {
-  s.request(RTM.NEWLINK, CREATE_EXCL, vxlanCreatePayload(spec));
-  return mustGetByName(s, spec.name);
 }
 
 function setFlags(s: NetlinkSocket, index: number, mask: number, on: boolean): void {

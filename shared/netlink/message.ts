@@ -6,7 +6,7 @@ import { attrMap } from './attrs';
 export { parseMessages };
 export type { NetlinkMessage };
 
-export const NLMSG_HDRLEN = 16;
+const NLMSG_HDRLEN = 16;
 const NLMSGERR_ATTR_MSG = 1;
 const NLMSGERR_ATTR_OFFS = 2;
 
@@ -15,7 +15,7 @@ export function encodeRequest(type: number, flags: number, seq: number, payload:
   return Buffer.concat(formatMessage({ type, flags: flags | Flags.REQUEST, seq, port: 0, data: payload }));
 }
 
-export interface DecodedError {
+interface DecodedError {
   /** Positive errno; 0 for a plain ACK. */
   errno: number;
   /** NLMSGERR_ATTR_MSG, the kernel's human-readable reason. */

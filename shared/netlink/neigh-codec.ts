@@ -6,7 +6,7 @@ import { ipToBytes } from '../ip';
 import { attrMap, attrStream, formatMac, ipFromAttr, parseMac, s32, u16 } from './attrs';
 import { NDA } from './constants';
 
-export interface NdRequest {
+interface NdRequest {
   family: number;
   index: number;
   state?: number;
@@ -30,7 +30,7 @@ export function neighPayload(r: NdRequest): Buffer {
   });
 }
 
-export interface DecodedNeigh {
+interface DecodedNeigh {
   family: number;
   index: number;
   state: number;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from '../crypto-lite';
 
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   /** Exact mode of the file (not reduced by the umask). Default 0o600. */
   mode?: number;
   /** fsync the data and the directory. Default true. */

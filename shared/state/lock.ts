@@ -5,13 +5,16 @@
 // plugin can never wedge the network. Node opens files with O_CLOEXEC, so a child a plugin execs
 // while holding the lock (a delegate) does not inherit and prolong it.
 //
-// Waiting polls with LOCK_NB instead of a blocking flock: a blocking call would freeze the event
-// loop (plugins may run in-process inside another plugin), and polling lets a stuck holder turn
-// into a precise "try again later" error instead of a hung runtime.
+// Waiting is a blocking flock bounded by a timeout (the addon's flockWait), not LOCK_NB polling:
+// when the holder unlocks, the kernel wakes blocked waiters at once, so a poller that sleeps
+// between tries loses nearly every race against the reference plugins' blocking waiters and can
+// starve until its timeout. The wait runs on the thread pool, so the event loop is not frozen
+// (plugins may run in-process inside another plugin), and a stuck holder still becomes a
+// precise "try again later" error instead of a hung runtime.
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from '../cni/errors';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
-import { sleep } from '../sleep';
+import { timedAsync } from '../cni/timing';
 
 export interface FileLock {
   readonly path: string;
@@ -27,11 +30,19 @@ export interface LockOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-const MAX_POLL_MS = 10;
 
-function isBusy(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'EWOULDBLOCK' || code === 'EAGAIN';
+const isTimeout = (e: unknown): boolean => (e as { code?: string }).code === 'ETIMEDOUT';
+
+/** flock with LOCK_NB: true when taken, false when held elsewhere; other errors propagate. */
+function tryLock(fd: number): boolean {
+  try {
+    native().flock(fd, LOCK_EX | LOCK_NB);
+    return true;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EWOULDBLOCK' || code === 'EAGAIN') return false;
+    throw e;
+  }
 }
 
 function errnoText(e: unknown): string {
@@ -49,7 +60,7 @@ function devString(dev: number): string {
 }
 
 /** PIDs that /proc/locks says hold a lock on the file open as `fd` (best effort, [] if unknown). */
-export function lockHolders(fd: number): number[] {
+function lockHolders(fd: number): number[] {
   try {
     const st = fs.fstatSync(fd);
     const key = `${devString(st.dev)}:${st.ino}`;
@@ -94,25 +105,19 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
   const mode = opts.mode ?? 0o644;
   const deadline = Date.now() + timeoutMs;
   const addon = native();
-  let delay = 1;
   for (;;) {
     const fd = openLockFile(path, mode);
     try {
-      for (;;) {
-        try {
-          addon.flock(fd, LOCK_EX | LOCK_NB);
-          break;
-        } catch (e) {
-          if (!isBusy(e)) throw new CniError(ErrorCode.Internal, `cannot lock ${path}: ${errnoText(e)}`);
+      try {
+        // Uncontended (the usual case): taken at once, without a trip through the thread pool.
+        if (!tryLock(fd)) await timedAsync('lock-wait', () => addon.flockWait(fd, LOCK_EX, Math.max(0, deadline - Date.now())));
+      } catch (e) {
+        if (!isTimeout(e)) {
+          throw new CniError(ErrorCode.Internal, `cannot lock ${path}: ${errnoText(e)}`);
         }
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          const holders = lockHolders(fd);
-          const by = holders.length > 0 ? ` (held by pid ${holders.join(', ')})` : '';
-          throw new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock on ${path}${by}`);
-        }
-        await sleep(Math.min(delay, left));
-        delay = Math.min(delay * 2, MAX_POLL_MS);
+        const holders = lockHolders(fd);
+        const by = holders.length > 0 ? ` (held by pid ${holders.join(', ')})` : '';
+        throw new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock on ${path}${by}`);
       }
       // A lock on a file that was unlinked (or replaced) meanwhile excludes nobody: start over.
       if (stillSameFile(fd, path)) {

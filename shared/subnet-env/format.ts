@@ -143,7 +143,7 @@ export function parseSubnetEnv(text: string, file: string): SubnetEnv {
   return env;
 }
 
-export interface SubnetEnvContent {
+interface SubnetEnvContent {
   /** Network / IPv6Network per enabled family. */
   networks: Partial<Record<Family, CIDR>>;
   /** This node's lease subnet per family (its network address, e.g. 10.5.52.0/24). */

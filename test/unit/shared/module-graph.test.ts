@@ -1,0 +1,61 @@
+// What each call loads (issue 16): the modules evaluated when an entry is loaded, read from the
+// compiled output. tsc emits each import as a top-level `require("…")`; a require inside a
+// function (indented) is a lazy load that runs only when that function does.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+const OUT = path.resolve(__dirname, '../../..');
+const EAGER = /^(?:const|var|let|__exportStar\(|Object\.defineProperty|exports\.|\S).*?\brequire\("([^"]+)"\)/gm;
+
+/** Modules (paths under out/ without .js, or package names) evaluated by loading `entry`. */
+function eagerGraph(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (mod: string): void => {
+    if (seen.has(mod)) return;
+    seen.add(mod);
+    if (!mod.includes('/') || !fs.existsSync(path.join(OUT, `${mod}.js`))) return;
+    const src = fs.readFileSync(path.join(OUT, `${mod}.js`), 'utf8');
+    for (const m of src.matchAll(EAGER)) {
+      const spec = m[1]!;
+      if (!spec.startsWith('.')) {
+        seen.add(`pkg:${spec}`);
+        continue;
+      }
+      const abs = path.relative(OUT, path.resolve(path.dirname(path.join(OUT, mod)), spec));
+      const asDir = path.join(OUT, abs, 'index.js');
+      visit(fs.existsSync(asDir) ? path.join(abs, 'index') : abs.replace(/\.json$/, '.json'));
+    }
+  };
+  visit(entry);
+  return seen;
+}
+
+const has = (g: Set<string>, re: RegExp): string[] => [...g].filter((m) => re.test(m));
+
+test('VERSION (the multicall entry before any plugin loads) loads no fs, zod, netlink, netfilter or dispatcher', () => {
+  const g = eagerGraph('plugins/multicall');
+  assert.deepEqual(has(g, /pkg:(node:)?(fs|path|child_process)$|zod|netlink|netfilter|shared\/cni\/dispatch/), [], [...g].join(' '));
+  for (const p of ['bridge', 'flannel', 'host-local', 'portmap']) {
+    assert.deepEqual(has(eagerGraph(`plugins/${p}/main`), /zod|netlink|netfilter|shared\/cni\/dispatch|pkg:(node:)?fs$/), [], p);
+  }
+});
+
+test('host-local loads no netlink codecs and no netfilter code', () => {
+  const g = eagerGraph('plugins/host-local/plugin');
+  assert.deepEqual(has(g, /netlink|netfilter|netns/), []);
+});
+
+test('no plugin loads the netlink barrel or daemon-only operations (vxlan, FDB, neighbours)', () => {
+  for (const p of ['bridge', 'flannel', 'host-local', 'portmap']) {
+    const g = eagerGraph(`plugins/${p}/plugin`);
+    assert.deepEqual(has(g, /shared\/netlink\/(index|vxlan|fdb|neighbours|neigh-codec)$/), [], p);
+  }
+});
+
+test('the graph reader sees what it should (a check of the test itself)', () => {
+  const g = eagerGraph('plugins/bridge/plugin');
+  assert.ok(g.has('shared/netlink/links') && g.has('pkg:zod') && g.has('shared/netlink/socket'), [...g].join(' '));
+  assert.ok(eagerGraph('shared/netlink/index').has('shared/netlink/vxlan'));
+});
