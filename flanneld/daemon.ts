@@ -17,8 +17,7 @@ import { selectExternalInterface, type ExternalInterface } from './datapath/exte
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
 import type { Logger } from './log';
-import { forwardRules, masqRules } from './masq/iptables-rules';
-import { IptablesChains, type ChainSpec } from './masq/iptables-manager';
+import { createTrafficManager, type TrafficManager } from './masq/traffic-manager';
 import { Metrics } from './metrics';
 import { parseNetworkConfig } from './network-config';
 import { notifyReady, notifyStatus, notifyStopping } from './notify';
@@ -47,7 +46,7 @@ export class Daemon {
   private backend!: BackendNetwork;
   private own?: Lease;
   private readonly leases = new Map<string, Lease>();
-  private readonly chains: IptablesChains;
+  private traffic?: TrafficManager;
   private readonly metrics = new Metrics();
   private health?: Server;
   private timers: NodeJS.Timeout[] = [];
@@ -62,7 +61,6 @@ export class Daemon {
     private readonly opts: Options,
     private readonly logger: Logger,
   ) {
-    this.chains = new IptablesChains(logger.log);
     this.defineMetrics();
   }
 
@@ -99,12 +97,18 @@ export class Daemon {
     // failure or bad credentials are the operator's to fix and end the start at once.
     const raw = await this.untilReachable('reading the network config', () => this.mgr.getNetworkConfig());
     this.config = parseNetworkConfig(raw, configKey);
-    if (this.config.enableNFTables && (o.ipMasq || o.iptablesForwardRules)) {
-      throw new StartupError(`${configKey}: EnableNFTables is not supported by this version of flanneld (its rules are iptables only); remove it or set it to false`);
-    }
     if (o.ipBlackholeRoute) throw new StartupError('--ip-blackhole-route is not supported by this version of flanneld');
     const families = familiesOf(this.config);
     this.log('info', `network config ${configKey}: ${describeConfig(this.config)}`);
+    this.traffic = createTrafficManager(this.config.enableNFTables, {
+      families,
+      networks: Object.fromEntries(families.map((f) => [f, this.config.plans[f]!.network])),
+      ipMasq: o.ipMasq,
+      forwardRules: o.iptablesForwardRules,
+      randomFully: !o.ipMasqFullyRandomDisable,
+    }, this.log);
+    // The other mode's leftovers would keep masquerading for an older subnet.
+    for (const e of this.traffic.cleanupOther().errors) this.log('warn', e);
 
     const state = this.loadState();
     this.sock = NetlinkSocket.open();
@@ -200,7 +204,7 @@ export class Daemon {
     if (!changed) return;
     this.log('info', `lease ${how}: ${this.ownSubnetText()} (etcd key ${this.opts.etcdPrefix}/subnets/${lease.keyName})`);
     this.backend.setOwnLease(lease);
-    this.chains.setDesired(this.chainSpecs(lease));
+    this.traffic!.setDesired(lease);
     this.ensureRules(true);
     this.writeSubnetEnv(lease);
     this.scheduleReconcile('own lease');
@@ -286,34 +290,11 @@ export class Daemon {
     this.lastReconcileErrors = report.errors;
   }
 
-  private chainSpecs(lease: Lease): ChainSpec[] {
-    const specs: ChainSpec[] = [];
-    for (const f of familiesOf(this.config)) {
-      const plan = this.config.plans[f]!;
-      const subnet = lease.subnets[f];
-      if (this.opts.ipMasq && subnet) {
-        specs.push({
-          family: f, table: 'nat', chain: 'FLANNEL-POSTRTG', purpose: 'masquerade',
-          rules: masqRules(f, plan.network, subnet, !this.opts.ipMasqFullyRandomDisable),
-          jump: { from: 'POSTROUTING', args: ['-m', 'comment', '--comment', 'flanneld masq', '-j', 'FLANNEL-POSTRTG'] },
-        });
-      }
-      if (this.opts.iptablesForwardRules) {
-        specs.push({
-          family: f, table: 'filter', chain: 'FLANNEL-FWD', purpose: 'forward',
-          rules: forwardRules(f, plan.network),
-          jump: { from: 'FORWARD', args: ['-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'] },
-        });
-      }
-    }
-    return specs;
-  }
-
   private ensureRules(force: boolean): void {
     if (this.stopping) return;
-    const r = this.chains.ensure(force);
+    const r = this.traffic!.ensure(force);
     if (r.repaired.length && !force) this.metrics.inc('flanneld_rule_repairs_total', r.repaired.length);
-    for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `iptables: ${e}`);
+    for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `${this.traffic!.mode}: ${e}`);
     this.lastRuleErrors = r.errors;
   }
 
@@ -403,7 +384,7 @@ export class Daemon {
       const since = st.lastContactMs ? ` since ${new Date(st.lastContactMs).toISOString()}` : '';
       why.push(`etcd unreachable${since}${st.lastError ? ` (${st.lastError})` : ''}`);
     }
-    if (this.lastRuleErrors.length) why.push(`iptables rules missing: ${this.lastRuleErrors.join('; ')}`);
+    if (this.lastRuleErrors.length) why.push(`${this.traffic?.mode ?? 'iptables'} rules missing: ${this.lastRuleErrors.join('; ')}`);
     if (this.lastReconcileErrors.length) why.push(`kernel programming failed: ${this.lastReconcileErrors.slice(0, 3).join('; ')}`);
     return why;
   }
@@ -443,7 +424,7 @@ export class Daemon {
       own: this.own ? { key: this.own.keyName, subnets: this.ownSubnetText() } : null,
       leases: [...this.leases.keys()].sort(),
       backend: this.backend?.describe(),
-      iptables: this.chains.desired().map((s) => ({ family: s.family, table: s.table, chain: s.chain, rules: s.rules.map((r) => r.join(' ')) })),
+      [this.traffic?.mode ?? 'iptables']: this.traffic?.describe(),
       notReady: this.notReadyReasons(),
     };
   }
