@@ -14,6 +14,8 @@ import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
 import { createBackend } from './backend';
 import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
+import { checkOverlaps } from './datapath/overlap-check';
+import { overlapMessage } from './datapath/overlap';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
 import type { Logger } from './log';
@@ -122,13 +124,16 @@ export class Daemon {
     });
     this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
       families.map((f) => `IPv${f} ${fmtIP(this.ext.addr[f])} public ${fmtIP(this.ext.publicIP[f])}`).join(', '));
+    // Refused before a lease is taken: a Network over the node's own networks captures its traffic.
+    const prev = this.previousSubnets();
+    const conflicts = checkOverlaps(this.sock, this.config, families, this.ext, prev);
+    if (conflicts.length > 0) throw new StartupError(overlapMessage(configKey, conflicts));
 
     this.backend = createBackend(this.sock, this.config, this.ext, { vtepMac: state.vtepMac }, this.log);
     const attrs = { ...this.backend.leaseAttrs(), publicIP: this.ext.publicIP, nodeId: state.nodeId };
     this.persistMacs(state, this.backend.persisted().vtepMac);
     this.metrics.set('flanneld_mtu', this.backend.mtu);
 
-    const prev = this.previousSubnets();
     const lease = await this.untilReachable('acquiring a lease', () => this.mgr.acquireLease(this.config, attrs, prev));
     this.adoptOwnLease(lease, 'acquired');
 
