@@ -15,6 +15,7 @@ import { createBackend } from './backend';
 import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
 import { checkOverlaps } from './datapath/overlap-check';
+import { ensureBlackholeRoutes } from './datapath/blackhole';
 import { overlapMessage } from './datapath/overlap';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
@@ -99,7 +100,6 @@ export class Daemon {
     // failure or bad credentials are the operator's to fix and end the start at once.
     const raw = await this.untilReachable('reading the network config', () => this.mgr.getNetworkConfig());
     this.config = parseNetworkConfig(raw, configKey);
-    if (o.ipBlackholeRoute) throw new StartupError('--ip-blackhole-route is not supported by this version of flanneld');
     const families = familiesOf(this.config);
     this.log('info', `network config ${configKey}: ${describeConfig(this.config)}`);
     this.traffic = createTrafficManager(this.config.enableNFTables, {
@@ -157,6 +157,7 @@ export class Daemon {
     );
 
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
+    if (o.ipBlackholeRoute) this.timers.push(setInterval(() => this.ensureBlackhole(), FULL_RECONCILE_MS));
     if (o.ipMasq || o.iptablesForwardRules) {
       this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
     }
@@ -209,6 +210,7 @@ export class Daemon {
     if (!changed) return;
     this.log('info', `lease ${how}: ${this.ownSubnetText()} (etcd key ${this.opts.etcdPrefix}/subnets/${lease.keyName})`);
     this.backend.setOwnLease(lease);
+    this.ensureBlackhole();
     this.traffic!.setDesired(lease);
     this.ensureRules(true);
     this.writeSubnetEnv(lease);
@@ -301,6 +303,17 @@ export class Daemon {
     if (r.repaired.length && !force) this.metrics.inc('flanneld_rule_repairs_total', r.repaired.length);
     for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `${this.traffic!.mode}: ${e}`);
     this.lastRuleErrors = r.errors;
+  }
+
+  /** --ip-blackhole-route: our subnet's blackhole route present, an older subnet's gone. */
+  private ensureBlackhole(): void {
+    if (!this.opts.ipBlackholeRoute || !this.own || this.stopping) return;
+    const networks: PerFamily<CIDR> = {};
+    for (const f of familiesOf(this.config)) networks[f] = this.config.plans[f]!.network;
+    const r = ensureBlackholeRoutes(this.sock, this.own.subnets, networks);
+    for (const a of r.added) this.log('info', `--ip-blackhole-route: added ${a}`);
+    for (const d of r.removed) this.log('info', `--ip-blackhole-route: removed ${d} (not our subnet)`);
+    for (const e of r.errors) this.logger.throttled('error', `blackhole:${e}`, e);
   }
 
   private writeSubnetEnv(lease: Lease): void {

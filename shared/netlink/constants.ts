@@ -55,6 +55,8 @@ export const RTA = {
 export const RTAX_MTU = 2;
 export const RTAX_ADVMSS = 8;
 export const RTN_UNICAST = 1;
+/** A route that discards what it matches (`ip route add blackhole …`). */
+export const RTN_BLACKHOLE = 6;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
