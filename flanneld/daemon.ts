@@ -16,6 +16,9 @@ import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
 import { checkOverlaps } from './datapath/overlap-check';
 import { ensureBlackholeRoutes } from './datapath/blackhole';
+import { ensureTxChecksumOff } from './datapath/tx-checksum';
+import { vxlanConfigFrom } from './backend/vxlan-config';
+import { vxlanDeviceName } from './backend/vxlan';
 import { overlapMessage } from './datapath/overlap';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
@@ -130,6 +133,7 @@ export class Daemon {
     if (conflicts.length > 0) throw new StartupError(overlapMessage(configKey, conflicts));
 
     this.backend = createBackend(this.sock, this.config, this.ext, { vtepMac: state.vtepMac }, this.log);
+    this.ensureTxChecksum();
     const attrs = { ...this.backend.leaseAttrs(), publicIP: this.ext.publicIP, nodeId: state.nodeId };
     this.persistMacs(state, this.backend.persisted().vtepMac);
     this.metrics.set('flanneld_mtu', this.backend.mtu);
@@ -158,6 +162,7 @@ export class Daemon {
 
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
     if (o.ipBlackholeRoute) this.timers.push(setInterval(() => this.ensureBlackhole(), FULL_RECONCILE_MS));
+    if (o.disableVxlanTxChecksumOffload) this.timers.push(setInterval(() => this.ensureTxChecksum(), FULL_RECONCILE_MS));
     if (o.ipMasq || o.iptablesForwardRules) {
       this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
     }
@@ -314,6 +319,19 @@ export class Daemon {
     for (const a of r.added) this.log('info', `--ip-blackhole-route: added ${a}`);
     for (const d of r.removed) this.log('info', `--ip-blackhole-route: removed ${d} (not our subnet)`);
     for (const e of r.errors) this.logger.throttled('error', `blackhole:${e}`, e);
+  }
+
+  /** --disable-vxlan-tx-checksum-offload: off on flannel.<VNI> / flannel-v6.<VNI>, again after a re-creation. */
+  private ensureTxChecksum(): void {
+    if (!this.opts.disableVxlanTxChecksumOffload || this.stopping) return;
+    if (this.config.backend.type !== 'vxlan') {
+      this.logger.throttled('warn', 'txcsum', `--disable-vxlan-tx-checksum-offload has no effect with the ${this.config.backend.type} backend`, 3_600_000);
+      return;
+    }
+    const vni = vxlanConfigFrom(this.config.backend.raw).vni;
+    const r = ensureTxChecksumOff(familiesOf(this.config).map((f) => vxlanDeviceName(f, vni)));
+    for (const d of r.changed) this.log('info', `--disable-vxlan-tx-checksum-offload: tx checksum offload turned off on ${d}`);
+    for (const e of r.errors) this.logger.throttled('error', `txcsum:${e}`, e);
   }
 
   private writeSubnetEnv(lease: Lease): void {

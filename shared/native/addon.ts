@@ -10,6 +10,9 @@ export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
+/** linux/ethtool.h: get / set tx checksumming (all of the device's NETIF_F_CSUM_MASK features). */
+export const ETHTOOL_GTXCSUM = 0x16;
+export const ETHTOOL_STXCSUM = 0x17;
 
 /**
  * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
@@ -31,6 +34,9 @@ export interface NativeAddon {
    *  or '@name' for an abstract socket ($NOTIFY_SOCKET's two forms). Throws code 'ENOENT',
    *  'ECONNREFUSED', … from sendto. */
   sdNotify(socketPath: string, message: string): void;
+  /** SIOCETHTOOL with a struct ethtool_value {cmd, data} on device `ifname` (calling thread's
+   *  netns); returns data after the call. Throws code 'ENODEV' (no such device), 'EOPNOTSUPP'. */
+  ethtoolValue(ifname: string, cmd: number, data: number): number;
 }
 
 export interface NativeError extends Error {
