@@ -127,9 +127,9 @@ export class Daemon {
     });
     this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
       families.map((f) => `IPv${f} ${fmtIP(this.ext.addr[f])} public ${fmtIP(this.ext.publicIP[f])}`).join(', '));
-    // Refused before a lease is taken: a Network over the node's own networks captures its traffic.
-    const prev = this.previousSubnets();
-    const conflicts = checkOverlaps(this.sock, this.config, families, this.ext, prev);
+    // A Network over the node's own networks would capture its traffic: refused before a lease
+    // is taken (lease-shaped routes, which may be our own cni0's, once we hold it, just below).
+    const conflicts = checkOverlaps(this.sock, this.config, families, this.ext);
     if (conflicts.length > 0) throw new StartupError(overlapMessage(configKey, conflicts));
 
     this.backend = createBackend(this.sock, this.config, this.ext, { vtepMac: state.vtepMac }, this.log);
@@ -138,7 +138,10 @@ export class Daemon {
     this.persistMacs(state, this.backend.persisted().vtepMac);
     this.metrics.set('flanneld_mtu', this.backend.mtu);
 
+    const prev = this.previousSubnets();
     const lease = await this.untilReachable('acquiring a lease', () => this.mgr.acquireLease(this.config, attrs, prev));
+    const leaseConflicts = checkOverlaps(this.sock, this.config, families, this.ext, lease.subnets);
+    if (leaseConflicts.length > 0) throw new StartupError(overlapMessage(configKey, leaseConflicts));
     this.adoptOwnLease(lease, 'acquired');
 
     this.mgr.keepLease(lease, {

@@ -18,6 +18,8 @@ export interface OverlapInput {
   ownDevices: string[];
   /** Our route protocol (RTPROT_FLANNEL): routes carrying it are ours. */
   ownProtocol: number;
+  /** Only routes for which this holds are looked at (the two start-up stages, see isLeaseShaped). */
+  routeFilter?: (r: RouteInfo) => boolean;
 }
 
 /** One conflict, as the error line names it. */
@@ -50,6 +52,7 @@ export function findOverlaps(i: OverlapInput): Overlap[] {
     }
     for (const r of i.routes) {
       if (r.dst.prefix === 0 || !overlaps(n, r.dst)) continue;
+      if (i.routeFilter && !i.routeFilter(r)) continue;
       if (r.protocol === i.ownProtocol) continue;
       if (r.dev !== undefined && i.ownDevices.includes(r.dev)) continue;
       if (i.ownSubnets.some((s) => sameCIDR(s, r.dst))) continue;
@@ -57,6 +60,15 @@ export function findOverlaps(i: OverlapInput): Overlap[] {
     }
   }
   return out;
+}
+
+/**
+ * A route shaped like a lease: inside a Network with exactly its subnet length, e.g. the
+ * plugins' cni0 route. Whether it is our own subnet's is only known once we hold the lease, so
+ * such routes are checked after acquiring it; everything else before.
+ */
+export function isLeaseShaped(r: RouteInfo, networks: CIDR[], subnetLen: Partial<Record<4 | 6, number>>): boolean {
+  return networks.some((n) => contains(n, r.dst.ip) && r.dst.prefix === subnetLen[n.ip.family]);
 }
 
 /** The error text: each conflict on its own clause, the fix at the end. */

@@ -62,3 +62,22 @@ test('the external interface address inside Network, and routes more or less spe
 test('the other family never overlaps', () => {
   assert.deepEqual(findOverlaps(base({ networks: [c('fd10::/56')], routes: [route('10.2.5.0/24')] })), []);
 });
+
+test('two stages: lease-shaped routes (Network-inside, subnet length) only after the lease, against the subnet held', async () => {
+  const { isLeaseShaped } = await import('../../../flanneld/datapath/overlap');
+  const networks = [c('10.2.0.0/16'), c('fd10::/56')];
+  const len = { 4: 24, 6: 64 };
+  const routes = [route('10.2.41.0/24', { dev: 'cni0' }), route('10.2.128.0/17'), route('fd10:0:0:5::/64', { dev: 'cni0' }), route('10.3.1.0/24')];
+  assert.deepEqual(routes.map((r) => isLeaseShaped(r, networks, len)), [true, false, true, false]);
+  const stage = (own: string[] | undefined) => findOverlaps(base({
+    routes,
+    ext: own ? { name: 'eth0', addrs: [] } : base().ext,
+    ownSubnets: (own ?? []).map(c),
+    routeFilter: (r) => isLeaseShaped(r, networks, len) === (own !== undefined),
+  })).map((o) => o.what);
+  // Before the lease: the /17 only (cni0's routes may be ours).
+  assert.deepEqual(stage(undefined), ['the route 10.2.128.0/17 dev eth0 proto 2']);
+  // After: cni0's route for our own subnet is fine, one for another subnet is not.
+  assert.deepEqual(stage(['10.2.41.0/24', 'fd10:0:0:5::/64']), []);
+  assert.deepEqual(stage(['10.2.7.0/24', 'fd10:0:0:5::/64']), ['the route 10.2.41.0/24 dev cni0 proto 2']);
+});
