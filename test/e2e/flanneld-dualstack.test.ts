@@ -216,3 +216,42 @@ for (const build of builds()) {
     });
   });
 }
+
+for (const build of builds()) {
+  describe(`flanneld IPv6-only network (${build.label} build)`, () => {
+    const tag = `fd6${build.label[0]}`;
+    let c: FlannelCluster;
+
+    before(async () => {
+      const config = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd20::/56', Backend: { Type: 'vxlan' } };
+      c = await FlannelCluster.create(build, tag, 2, { [PREFIX]: JSON.stringify(config) }, { v6: true });
+    });
+    after(async () => c?.destroy());
+
+    it('subnet.env has only the IPv6 keys, the lease only v6 fields, no IPv4 device or rules; v6 pods ping across nodes', async () => {
+      const pods: string[][] = [];
+      for (const n of c.nodes) {
+        await c.start(n);
+        const e = envOf(fs.readFileSync(n.subnetFile, 'utf8'));
+        assert.deepEqual(Object.keys(e), ['FLANNEL_IPV6_NETWORK', 'FLANNEL_IPV6_SUBNET', 'FLANNEL_MTU', 'FLANNEL_IPMASQ']);
+        assert.equal(e.FLANNEL_IPV6_NETWORK, 'fd20::/56');
+        assert.equal(ipJson(n.host.ns.name, ['link', 'show']).some((l: any) => l.ifname === 'flannel.1'), false, 'no IPv4 vxlan device');
+        assert.doesNotMatch(execIn(n.host.ns.name, 'iptables-save', ['-t', 'nat']), /FLANNEL/);
+        assert.match(execIn(n.host.ns.name, 'ip6tables-save', ['-t', 'nat']), /-A FLANNEL-POSTRTG -s fd20::\/56/);
+        const conf = flannelConflist('1.0.0', { subnetFile: n.subnetFile, flannelDir: path.join(n.dir, 'flannel'), networksDir: path.join(n.dir, 'networks') });
+        const rt = new Runtime(conf, build.dir, path.join(n.dir, 'cache'), n.host.ns.name);
+        const pns = makeNetns(`${tag}-p${n.name}`);
+        const r = rt.add({ containerId: `${tag}-${n.name}-pod`, netns: pns.path, ifname: 'eth0' });
+        pods.push([pns.name, String(r.ips[0].address).split('/')[0]!]);
+      }
+      const lease = Object.values(c.leases())[0]!;
+      assert.ok(c.nodes.some((n) => n.host.ip6 === lease.value.PublicIPv6), JSON.stringify(lease.value));
+      assert.equal(lease.value.BackendV6Data?.VNI, 1, JSON.stringify(lease.value));
+      console.log(`# figure: v6-only lease value ${JSON.stringify(lease.value)}`);
+      const [[ns1, ip1], [ns2, ip2]] = pods as [[string, string], [string, string]];
+      assert.match(ip1, /^fd20:/);
+      await eventually('v6-only pod n1 → pod n2', 8000, () => ping(ns1, ip2));
+      assert.ok(ping(ns2, ip1), 'v6-only pod n2 → pod n1');
+    });
+  });
+}
