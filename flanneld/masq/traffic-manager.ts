@@ -8,7 +8,7 @@ import { parseSave } from '../../shared/netfilter/restore';
 import type { LogFn } from '../log';
 import type { Family, Lease, PerFamily } from '../types';
 import { IptablesChains, type ChainSpec, type EnsureReport } from './iptables-manager';
-import { FORWARD_JUMP, forwardRules, MASQ_JUMP, masqRules } from './iptables-rules';
+import { FORWARD_CHAIN, FORWARD_JUMP, forwardRules, MASQ_CHAIN, MASQ_JUMP, masqRules } from './iptables-rules';
 import { NFT_TABLE, nftDeleteTablesBatch, nftFingerprint, nftForwardChain, nftMasqChain, nftRuleCounts, nftTableBatch, type NftTable } from './nft-rules';
 import { iptablesCleanupBatch, ourNftTables } from './other-mode-cleanup';
 
@@ -63,10 +63,10 @@ class IptablesTraffic implements TrafficManager {
       const network = this.plan.networks[f]!;
       const subnet = lease.subnets[f];
       if (this.plan.ipMasq && subnet) {
-        specs.push({ family: f, table: 'nat', chain: MASQ_JUMP.args.at(-1)!, purpose: 'masquerade', rules: masqRules(f, network, subnet, this.plan.randomFully), jump: MASQ_JUMP });
+        specs.push({ family: f, table: 'nat', chain: MASQ_CHAIN, purpose: 'masquerade', rules: masqRules(f, network, subnet, this.plan.randomFully), jump: MASQ_JUMP });
       }
       if (this.plan.forwardRules) {
-        specs.push({ family: f, table: 'filter', chain: FORWARD_JUMP.args.at(-1)!, purpose: 'forward', rules: forwardRules(f, network), jump: FORWARD_JUMP });
+        specs.push({ family: f, table: 'filter', chain: FORWARD_CHAIN, purpose: 'forward', rules: forwardRules(f, network), jump: FORWARD_JUMP });
       }
     }
     this.chains.setDesired(specs);
