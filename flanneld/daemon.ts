@@ -14,13 +14,17 @@ import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
 import { createBackend } from './backend';
 import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
+import { checkOverlaps } from './datapath/overlap-check';
+import { ensureBlackholeRoutes } from './datapath/blackhole';
+import { ensureTxChecksumOff } from './datapath/tx-checksum';
+import { vxlanDeviceName } from './backend/vxlan';
+import { overlapMessage } from './datapath/overlap';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
 import type { Logger, LogLevel } from './log';
-import { forwardRules, masqRules } from './masq/iptables-rules';
-import { IptablesChains, type ChainSpec } from './masq/iptables-manager';
+import { createTrafficManager, type TrafficManager } from './masq/traffic-manager';
 import { Metrics } from './metrics';
-import { parseNetworkConfig } from './network-config';
+import { parseNetworkConfig, vxlanConfig } from './network-config';
 import { notifyReady, notifyStatus, notifyStopping } from './notify';
 import { EtcdUnavailableError } from './etcd/errors';
 import { nextBackoff } from './subnet/backoff';
@@ -49,7 +53,7 @@ export class Daemon {
   private backend!: BackendNetwork;
   private own?: Lease;
   private readonly leases = new Map<string, Lease>();
-  private readonly chains: IptablesChains;
+  private traffic?: TrafficManager;
   private readonly metrics = new Metrics();
   private health?: Server;
   private timers: NodeJS.Timeout[] = [];
@@ -64,7 +68,6 @@ export class Daemon {
     private readonly opts: Options,
     private readonly logger: Logger,
   ) {
-    this.chains = new IptablesChains(logger.log);
     this.defineMetrics();
   }
 
@@ -101,12 +104,17 @@ export class Daemon {
     // failure or bad credentials are the operator's to fix and end the start at once.
     const raw = await this.untilReachable('reading the network config', () => this.mgr.getNetworkConfig());
     this.config = parseNetworkConfig(raw, configKey);
-    if (this.config.enableNFTables && (o.ipMasq || o.iptablesForwardRules)) {
-      throw new StartupError(`${configKey}: EnableNFTables is not supported by this version of flanneld (its rules are iptables only); remove it or set it to false`);
-    }
-    if (o.ipBlackholeRoute) throw new StartupError('--ip-blackhole-route is not supported by this version of flanneld');
     const families = familiesOf(this.config);
     this.log('info', `network config ${configKey}: ${describeConfig(this.config)}`);
+    this.traffic = createTrafficManager(this.config.enableNFTables, {
+      families,
+      networks: Object.fromEntries(families.map((f) => [f, this.config.plans[f]!.network])),
+      ipMasq: o.ipMasq,
+      forwardRules: o.iptablesForwardRules,
+      randomFully: !o.ipMasqFullyRandomDisable,
+    }, this.log);
+    // The other mode's leftovers would keep masquerading for an older subnet.
+    for (const e of this.traffic.cleanupOther().errors) this.log('warn', e);
 
     const state = this.loadState();
     this.sock = NetlinkSocket.open();
@@ -120,14 +128,21 @@ export class Daemon {
     });
     this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
       families.map((f) => `IPv${f} ${fmtIP(this.ext.addr[f])} public ${fmtIP(this.ext.publicIP[f])}`).join(', '));
+    // A Network over the node's own networks would capture its traffic: refused before a lease
+    // is taken (lease-shaped routes, which may be our own cni0's, once we hold it, just below).
+    const conflicts = checkOverlaps(this.sock, this.config, families, this.ext);
+    if (conflicts.length > 0) throw new StartupError(overlapMessage(configKey, conflicts));
 
     this.backend = createBackend(this.sock, this.config, this.ext, { vtepMac: state.vtepMac }, this.log);
+    this.ensureTxChecksum();
     const attrs = { ...this.backend.leaseAttrs(), publicIP: this.ext.publicIP, nodeId: state.nodeId };
     this.persistMacs(state, this.backend.persisted().vtepMac);
     this.metrics.set('flanneld_mtu', this.backend.mtu);
 
     const prev = this.previousSubnets();
     const lease = await this.untilReachable('acquiring a lease', () => this.mgr.acquireLease(this.config, attrs, prev));
+    const leaseConflicts = checkOverlaps(this.sock, this.config, families, this.ext, lease.subnets);
+    if (leaseConflicts.length > 0) throw new StartupError(overlapMessage(configKey, leaseConflicts));
     this.adoptOwnLease(lease, 'acquired');
 
     this.mgr.keepLease(lease, {
@@ -150,6 +165,8 @@ export class Daemon {
     );
 
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
+    if (o.ipBlackholeRoute) this.timers.push(setInterval(() => this.ensureBlackhole(), FULL_RECONCILE_MS));
+    if (o.disableVxlanTxChecksumOffload) this.timers.push(setInterval(() => this.ensureTxChecksum(), FULL_RECONCILE_MS));
     if (o.ipMasq || o.iptablesForwardRules) {
       this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
     }
@@ -202,12 +219,13 @@ export class Daemon {
     if (!changed) return;
     this.log('info', `lease ${how}: ${this.ownSubnetText()} (etcd key ${this.opts.etcdPrefix}/subnets/${lease.keyName})`);
     this.backend.setOwnLease(lease);
-    this.chains.setDesired(this.chainSpecs(lease));
+    this.ensureBlackhole();
+    this.traffic!.setDesired(lease);
     this.ensureRules(true);
     // At start a rule set that cannot be installed (no iptables, no kernel support) ends the
     // start: pods would get a subnet.env promising masquerade that does not happen.
     if (how === 'acquired' && this.lastRuleErrors.length > 0) {
-      throw new StartupError(`cannot install the iptables rules: ${this.lastRuleErrors.join('; ')}`);
+      throw new StartupError(`cannot install the ${this.traffic!.mode} rules: ${this.lastRuleErrors.join('; ')}`);
     }
     this.writeSubnetEnv(lease);
     this.scheduleReconcile('own lease');
@@ -301,35 +319,36 @@ export class Daemon {
     this.lastReconcileErrors = report.errors;
   }
 
-  private chainSpecs(lease: Lease): ChainSpec[] {
-    const specs: ChainSpec[] = [];
-    for (const f of familiesOf(this.config)) {
-      const plan = this.config.plans[f]!;
-      const subnet = lease.subnets[f];
-      if (this.opts.ipMasq && subnet) {
-        specs.push({
-          family: f, table: 'nat', chain: 'FLANNEL-POSTRTG', purpose: 'masquerade',
-          rules: masqRules(f, plan.network, subnet, !this.opts.ipMasqFullyRandomDisable),
-          jump: { from: 'POSTROUTING', args: ['-m', 'comment', '--comment', 'flanneld masq', '-j', 'FLANNEL-POSTRTG'] },
-        });
-      }
-      if (this.opts.iptablesForwardRules) {
-        specs.push({
-          family: f, table: 'filter', chain: 'FLANNEL-FWD', purpose: 'forward',
-          rules: forwardRules(f, plan.network),
-          jump: { from: 'FORWARD', args: ['-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD'] },
-        });
-      }
-    }
-    return specs;
-  }
-
   private ensureRules(force: boolean): void {
     if (this.stopping) return;
-    const r = this.chains.ensure(force);
+    const r = this.traffic!.ensure(force);
     if (r.repaired.length && !force) this.metrics.inc('flanneld_rule_repairs_total', r.repaired.length);
-    for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `iptables: ${e}`);
+    for (const e of r.errors) this.logger.throttled('error', `rules:${e}`, `${this.traffic!.mode}: ${e}`);
     this.lastRuleErrors = r.errors;
+  }
+
+  /** --ip-blackhole-route: our subnet's blackhole route present, an older subnet's gone. */
+  private ensureBlackhole(): void {
+    if (!this.opts.ipBlackholeRoute || !this.own || this.stopping) return;
+    const networks: PerFamily<CIDR> = {};
+    for (const f of familiesOf(this.config)) networks[f] = this.config.plans[f]!.network;
+    const r = ensureBlackholeRoutes(this.sock, this.own.subnets, networks);
+    for (const a of r.added) this.log('info', `--ip-blackhole-route: added ${a}`);
+    for (const d of r.removed) this.log('info', `--ip-blackhole-route: removed ${d} (not our subnet)`);
+    for (const e of r.errors) this.logger.throttled('error', `blackhole:${e}`, e);
+  }
+
+  /** --disable-vxlan-tx-checksum-offload: off on flannel.<VNI> / flannel-v6.<VNI>, again after a re-creation. */
+  private ensureTxChecksum(): void {
+    if (!this.opts.disableVxlanTxChecksumOffload || this.stopping) return;
+    if (this.config.backend.type !== 'vxlan') {
+      this.logger.throttled('warn', 'txcsum', `--disable-vxlan-tx-checksum-offload has no effect with the ${this.config.backend.type} backend`, 3_600_000);
+      return;
+    }
+    const vni = vxlanConfig(this.config.backend).vni;
+    const r = ensureTxChecksumOff(familiesOf(this.config).map((f) => vxlanDeviceName(f, vni)));
+    for (const d of r.changed) this.log('info', `--disable-vxlan-tx-checksum-offload: tx checksum offload turned off on ${d}`);
+    for (const e of r.errors) this.logger.throttled('error', `txcsum:${e}`, e);
   }
 
   private writeSubnetEnv(lease: Lease): void {
@@ -418,7 +437,7 @@ export class Daemon {
       const since = st.lastContactMs ? ` since ${new Date(st.lastContactMs).toISOString()}` : '';
       why.push(`etcd unreachable${since}${st.lastError ? ` (${st.lastError})` : ''}`);
     }
-    if (this.lastRuleErrors.length) why.push(`iptables rules missing: ${this.lastRuleErrors.join('; ')}`);
+    if (this.lastRuleErrors.length) why.push(`${this.traffic?.mode ?? 'iptables'} rules missing: ${this.lastRuleErrors.join('; ')}`);
     if (this.lastReconcileErrors.length) why.push(`kernel programming failed: ${this.lastReconcileErrors.slice(0, 3).join('; ')}`);
     return why;
   }
@@ -458,7 +477,7 @@ export class Daemon {
       own: this.own ? { key: this.own.keyName, subnets: this.ownSubnetText() } : null,
       leases: [...this.leases.keys()].sort(),
       backend: this.backend?.describe(),
-      iptables: this.chains.desired().map((s) => ({ family: s.family, table: s.table, chain: s.chain, rules: s.rules.map((r) => r.join(' ')) })),
+      [this.traffic?.mode ?? 'iptables']: this.traffic?.describe(),
       notReady: this.notReadyReasons(),
     };
   }

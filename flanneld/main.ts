@@ -1,7 +1,9 @@
 // flanneld's entry: flags and FLANNELD_* environment → Options, then the daemon. Exit codes:
 // 0 after SIGTERM/SIGINT (nothing flushed), 1 when it cannot start (missing or invalid network
 // config, no interface, etcd refused), 2 for a bad command line. Errors are one line on stderr,
-// never a stack trace.
+// never a stack trace. Invoked as mk-docker-opts.sh / mk-docker-opts (a link to this executable)
+// it is that command instead (flanneld/mk-docker-opts-cli.ts).
+import * as path from 'node:path';
 import { createLogger } from './log';
 import { HELP_TEXT, OptionsError, parseOptions, redactedOptions } from './options';
 import { installEmbeddedProtos } from './etcd/embedded-protos';
@@ -56,4 +58,11 @@ process.on('unhandledRejection', (e) => {
   fail(1, `internal error: ${e instanceof Error ? e.message : String(e)}`);
 });
 
-void main();
+// node runs a bundle link as `node /dir/<link>` (argv[1]); a compiled executable sees its link in argv0.
+const invokedAs = [process.argv0, process.argv[1]].find((a) => a && /^mk-docker-opts(\.sh)?$/.test(path.basename(a)));
+if (invokedAs) {
+  const cli = require('./mk-docker-opts-cli') as typeof import('./mk-docker-opts-cli');
+  process.exitCode = cli.runMkDockerOpts(process.argv.slice(2), process.env, invokedAs);
+} else {
+  void main();
+}

@@ -120,3 +120,39 @@ export function formatDockerOpts(env: Record<string, string>, o: MkDockerOptsArg
   if (o.combined) lines.push(`${o.combinedKey}="${combined}"`);
   return lines.map((l) => l + '\n').join('');
 }
+
+/**
+ * The assignments `source FILE` makes for the files flanneld and humans write: `KEY=VALUE` lines,
+ * an optional `export `, a value in single or double quotes (double quotes: `\"`, `\\`, `\$`
+ * unescaped), `#` comment lines. Anything else (commands, expansions) is not run: the file is data.
+ */
+export function sourceAssignments(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    const line = raw.trim().replace(/^export\s+/, '');
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if (v.startsWith("'")) {
+      const end = v.indexOf("'", 1);
+      v = end === -1 ? v.slice(1) : v.slice(1, end);
+    } else if (v.startsWith('"')) {
+      let s = '';
+      for (let i = 1; i < v.length; i++) {
+        const ch = v[i]!;
+        if (ch === '"') break;
+        if (ch === '\\' && i + 1 < v.length && '"\\$`'.includes(v[i + 1]!)) s += v[++i];
+        else s += ch;
+      }
+      v = s;
+    } else {
+      // An unquoted word ends at blanks; ` #…` is a comment.
+      v = v.split(/\s/)[0]!;
+    }
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+/** The usage text as the script prints it: its first word is how it was invoked ($0). */
+export const mkDockerOptsUsage = (invokedAs: string): string => MK_DOCKER_OPTS_USAGE.replace(/^mk-docker-opts/, invokedAs);

@@ -65,6 +65,8 @@ export interface Options {
   healthzPort: number;
   /** --ip-blackhole-route: add a blackhole route for this node's lease subnet. */
   ipBlackholeRoute: boolean;
+  /** --disable-vxlan-tx-checksum-offload (ours): tx checksum offload off on flannel.<VNI> (kernels < 5.7). */
+  disableVxlanTxChecksumOffload: boolean;
   /** --log-level (ours): error | warn | info | debug. */
   logLevel: LogLevel;
   /** --version: print the version and exit. */
@@ -117,6 +119,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'healthz-ip', kind: 'string', def: '0.0.0.0', help: 'address the health server listens on' },
   { name: 'healthz-port', kind: 'string', def: '0', help: 'port of the health server (0 = disabled)' },
   { name: 'ip-blackhole-route', kind: 'bool', def: 'false', help: "add a blackhole route for this node's subnet" },
+  { name: 'disable-vxlan-tx-checksum-offload', kind: 'bool', def: 'false', help: 'turn tx checksum offload off on the vxlan devices (the workaround for the kernel < 5.7 bad-checksum stalls)' },
   { name: 'log-level', kind: 'string', def: 'info', help: 'log level: error, warn, info or debug' },
   { name: 'kube-subnet-mgr', kind: 'bool', def: 'false', help: 'not supported by this daemon (it uses etcd); true is an error' },
   { name: 'kube-api-url', kind: 'string', def: '', ignored: true, help: 'accepted for compatibility, no effect (kube mode only)' },
@@ -313,6 +316,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     healthzIP: ipOf(src('healthz-ip'), one('healthz-ip')),
     healthzPort: intIn(src('healthz-port'), one('healthz-port'), 0, 65535, ''),
     ipBlackholeRoute: bool('ip-blackhole-route'),
+    disableVxlanTxChecksumOffload: bool('disable-vxlan-tx-checksum-offload'),
     logLevel: logLevel as LogLevel,
     version: bool('version'),
     help: false,

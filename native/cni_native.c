@@ -1,5 +1,5 @@
-// The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets, flock(2) and
-// AF_UNIX datagrams (sd_notify).
+// The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets, flock(2),
+// AF_UNIX datagrams (sd_notify) and the SIOCETHTOOL ioctl's one-value commands.
 // Pure N-API (node_api.h) so the same binary loads in Node >= 20 and in Bun, including a
 // `bun build --compile` executable. Contract: shared/native/addon.ts.
 #define _GNU_SOURCE
@@ -15,6 +15,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <node_api.h>
 
 #ifndef SOL_NETLINK
@@ -434,6 +438,44 @@ static napi_value js_flock_wait(napi_env env, napi_callback_info info) {
 }
 // ---------------------------------------------------------------- end flockWait
 
+// ethtoolValue(ifname, cmd, data): one SIOCETHTOOL request with a struct ethtool_value (the
+// legacy one-value commands, e.g. ETHTOOL_GTXCSUM / ETHTOOL_STXCSUM), on the device of that name
+// in the calling thread's network namespace. Returns the struct's data after the call (the value
+// for a get command). The socket only carries the ioctl to the device (AF_INET, as ethtool(8)).
+static napi_value js_ethtool_value(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3] = {NULL, NULL, NULL};
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  char name[IFNAMSIZ + 1];
+  ssize_t nlen = get_string(env, args[0], name, sizeof name, "ethtoolValue: interface name must be a string of at most 15 bytes");
+  if (nlen < 0) return NULL;
+  if (nlen == 0 || nlen >= IFNAMSIZ) return throw_type(env, "ethtoolValue: interface name must be 1 to 15 bytes");
+  int32_t cmd = 0, data = 0;
+  napi_valuetype t1 = napi_undefined, t2 = napi_undefined;
+  if (argc > 1) napi_typeof(env, args[1], &t1);
+  if (argc > 2) napi_typeof(env, args[2], &t2);
+  if (t1 != napi_number || t2 != napi_number) return throw_type(env, "ethtoolValue: cmd and data must be numbers");
+  napi_get_value_int32(env, args[1], &cmd);
+  napi_get_value_int32(env, args[2], &data);
+  struct ethtool_value ev;
+  memset(&ev, 0, sizeof ev);
+  ev.cmd = (uint32_t)cmd;
+  ev.data = (uint32_t)data;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, (size_t)nlen);
+  ifr.ifr_data = (void *)&ev;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+  int e = errno;
+  close(fd);
+  if (rc != 0) return throw_errno(env, "ioctl(SIOCETHTOOL)", e);
+  napi_value out;
+  napi_create_uint32(env, ev.data, &out);
+  return out;
+}
+
 static void def(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -448,5 +490,6 @@ NAPI_MODULE_INIT() {
   def(env, exports, "flock", js_flock);
   def(env, exports, "sdNotify", js_sd_notify);
   def(env, exports, "flockWait", js_flock_wait);
+  def(env, exports, "ethtoolValue", js_ethtool_value);
   return exports;
 }

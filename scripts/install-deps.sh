@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(iptables nftables conntrack iproute2 procps kmod busybox-static containernetworking-plugins
-          etcd-server etcd-client openssl python3 make g++ golang-go golang-github-appc-cni-dev "$@")
+          etcd-server etcd-client openssl python3 make g++ golang-go golang-github-appc-cni-dev ethtool "$@")
 need=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

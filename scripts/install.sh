@@ -9,7 +9,8 @@
 #   from it may still be loading from it), older ones are removed.
 # --daemon-dest DIR also installs the node daemon `flanneld` there (e.g. /opt/bin), the same way
 #   (standalone: one executable; node: DIR/.flanneld-node/<version>-<stamp>/); --dest may then be
-#   omitted to install only the daemon.
+#   omitted to install only the daemon. The daemon is also installed as mk-docker-opts.sh and
+#   mk-docker-opts (hard links to the executable, or symlinks to the bundle), flannel's script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST=${CNI_TS_DIST:-dist}
@@ -28,6 +29,9 @@ done
 [ -n "$dest$daemon_dest" ] || { echo "install.sh: --dest DIR (plugins) or --daemon-dest DIR (flanneld) is required" >&2; exit 2; }
 case "$runtime" in standalone|node) ;; *) echo "install.sh: --runtime must be standalone or node" >&2; exit 2 ;; esac
 
+# Names under which the flanneld executable runs as flannel's mk-docker-opts.sh.
+MK_DOCKER_OPTS_NAMES="mk-docker-opts.sh mk-docker-opts"
+
 # flanneld: its own executable (standalone) or bundle dir (node), replaced atomically.
 install_daemon() {
   local d=$1 t version store
@@ -37,6 +41,11 @@ install_daemon() {
     t="$d/.flanneld.tmp.$$"
     cp "$DIST/standalone/flanneld" "$t"; chmod 0755 "$t"; sync "$t" 2>/dev/null || true
     mv -f "$t" "$d/flanneld"
+    # The same executable answers to the mk-docker-opts names (flanneld/main.ts reads argv0).
+    for n in $MK_DOCKER_OPTS_NAMES; do
+      ln -f "$d/flanneld" "$d/.$n.tmp.$$" 2>/dev/null || cp "$d/flanneld" "$d/.$n.tmp.$$"
+      mv -f "$d/.$n.tmp.$$" "$d/$n"
+    done
   else
     [ -f "$DIST/node/flanneld/flanneld.js" ] || { echo "install.sh: $DIST/node/flanneld missing: run npm run build" >&2; exit 1; }
     # A new directory per install, the link renamed over: a running daemon's files stay, and
@@ -50,6 +59,10 @@ install_daemon() {
     mv "$t" "$d/.flanneld-node/$gen"
     ln -sfn ".flanneld-node/$gen/flanneld.js" "$d/.flanneld.tmp.$$"
     mv -fT "$d/.flanneld.tmp.$$" "$d/flanneld"
+    for n in $MK_DOCKER_OPTS_NAMES; do
+      ln -sfn ".flanneld-node/$gen/flanneld.js" "$d/.$n.tmp.$$"
+      mv -fT "$d/.$n.tmp.$$" "$d/$n"
+    done
     for old in "$d/.flanneld-node"/*; do
       case "${old##*/}" in "$gen"|"$prev") ;; *) rm -rf "$old" ;; esac
     done

@@ -14,10 +14,15 @@ import { constants } from '../../shared/netlink';
  */
 export const RTPROT_FLANNEL = 0x7f;
 
-/** Our routes: protocol RTPROT_FLANNEL and a destination inside this network's Network. */
+/**
+ * Our routes: protocol RTPROT_FLANNEL, unicast, and a destination inside this network's Network.
+ * The --ip-blackhole-route route (RTN_BLACKHOLE, our own subnet) is not the reconciler's: no
+ * lease wants it as a peer route, and datapath/blackhole.ts keeps it.
+ */
 export function ownedRoutes(routes: RouteInfo[], network: CIDR): RouteInfo[] {
   return routes.filter((r) =>
     r.protocol === RTPROT_FLANNEL &&
+    r.type === constants.RTN_UNICAST &&
     r.dst.ip.family === network.ip.family &&
     r.dst.prefix >= network.prefix &&
     contains(network, r.dst.ip));

@@ -9,6 +9,9 @@ export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 export const NETLINK_ROUTE = 0;
+/** linux/ethtool.h: get / set tx checksumming (all of the device's NETIF_F_CSUM_MASK features). */
+export const ETHTOOL_GTXCSUM = 0x16;
+export const ETHTOOL_STXCSUM = 0x17;
 
 /**
  * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
@@ -36,6 +39,9 @@ interface NativeAddon {
    * keeps running); at the deadline the blocked flock is interrupted by a no-op signal.
    */
   flockWait(fd: number, op: number, timeoutMs: number): Promise<void>;
+  /** SIOCETHTOOL with a struct ethtool_value {cmd, data} on device `ifname` (calling thread's
+   *  netns); returns data after the call. Throws code 'ENODEV' (no such device), 'EOPNOTSUPP'. */
+  ethtoolValue(ifname: string, cmd: number, data: number): number;
 }
 
 let addon: NativeAddon | undefined;

@@ -37,6 +37,8 @@ export const RTA = {
   DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, METRICS: 8, MULTIPATH: 9, TABLE: 15,
 } as const;
 export const RTN_UNICAST = 1;
+/** A route that discards what it matches (`ip route add blackhole …`). */
+export const RTN_BLACKHOLE = 6;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;

@@ -37,7 +37,9 @@ export function routePayload(r: RouteSpec, mode: Mode): Buffer {
   }
   const table = r.table ?? RT_TABLE_MAIN;
   // Deleting matches any scope with RT_SCOPE_NOWHERE, and any protocol/type with 0.
-  const scope = r.scope ?? (mode === 'del' ? RT_SCOPE_NOWHERE : r.gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  // A blackhole/unreachable/prohibit route has no next hop: universe scope, as iproute2 sends it.
+  const typed = r.type !== undefined && r.type !== RTN_UNICAST;
+  const scope = r.scope ?? (mode === 'del' ? RT_SCOPE_NOWHERE : r.gw || typed ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
   const attrs: RouteAttrs = { dst: ipToBytes(r.dst.ip) };
   if (r.gw) attrs.gateway = ipToBytes(r.gw);
   if (r.index !== undefined) attrs.oif = r.index;
@@ -55,7 +57,7 @@ export function routePayload(r: RouteSpec, mode: Mode): Buffer {
       table,
       protocol: mode === 'del' ? r.protocol ?? 0 : r.protocol ?? RTPROT_BOOT,
       scope,
-      type: mode === 'del' ? 0 : RTN_UNICAST,
+      type: mode === 'del' ? r.type ?? 0 : r.type ?? RTN_UNICAST,
       flags: r.onlink ? RTNH_F_ONLINK : 0,
     }));
     out.emit(formatRouteAttrs(attrs));

@@ -85,6 +85,8 @@ export interface RouteSpec {
   advmss?: number;
   /** RTPROT_*; default RTPROT_BOOT (3), like `ip route add`. */
   protocol?: number;
+  /** RTN_*; default RTN_UNICAST (a delete with none matches any type). */
+  type?: number;
 }
 
 export interface RouteInfo {

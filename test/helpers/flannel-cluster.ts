@@ -37,10 +37,13 @@ export class FlannelCluster {
     this.tmp = tempDir(`${tag}-${build.label}`);
   }
 
-  /** Underlay, TLS etcd and `nodeCount` nodes; `configs` are written as `<prefix>/config`. */
-  static async create(build: Build, tag: string, nodeCount: number, configs: Record<string, unknown>): Promise<FlannelCluster> {
+  /**
+   * Underlay, TLS etcd and `nodeCount` nodes; `configs` are written as `<prefix>/config`.
+   * `o.v6`: the underlay is dual-stack (fd00::<octet>/64, etcd's host fd00::1).
+   */
+  static async create(build: Build, tag: string, nodeCount: number, configs: Record<string, unknown>, o: { v6?: boolean } = {}): Promise<FlannelCluster> {
     const c = new FlannelCluster(build, tag);
-    c.underlay = new Underlay(tag);
+    c.underlay = new Underlay(tag, undefined, undefined, o.v6 ? 'fd00::' : undefined);
     const etcdHost = c.underlay.addHost('etcd', 1);
     for (let i = 1; i <= nodeCount; i++) c.addNode();
     c.certs = makeEtcdTls(['10.0.0.1']);

@@ -73,3 +73,12 @@ test('errors: bad FLANNEL_IPMASQ, unknown option, missing argument, -h, bad key'
   assert.throws(() => parseMkDockerOptsArgs(['-h']), (e: unknown) => e instanceof MkDockerOptsError && e.usage);
   assert.throws(() => parseMkDockerOptsArgs(['-k', 'A-B']), { message: '-k "A-B" is not a variable name' });
 });
+
+test('sourceAssignments reads what `source` would set from flanneld\'s and hand-written env files', async () => {
+  const { sourceAssignments, mkDockerOptsUsage } = await import('../../../flanneld/mk-docker-opts');
+  assert.deepEqual(
+    sourceAssignments('FLANNEL_NETWORK=10.5.0.0/16\r\n# c\nexport FLANNEL_MTU=1450\nA="x \\"y\\" $"\nB=\'q z\'\nC=w # tail\nnot an assignment\n1X=no\n'),
+    { FLANNEL_NETWORK: '10.5.0.0/16', FLANNEL_MTU: '1450', A: 'x "y" $', B: 'q z', C: 'w' },
+  );
+  assert.match(mkDockerOptsUsage('/opt/bin/mk-docker-opts.sh'), /^\/opt\/bin\/mk-docker-opts\.sh \[-f FLANNEL-ENV-FILE\]/);
+});

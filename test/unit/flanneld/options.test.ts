@@ -36,6 +36,7 @@ test('defaults are flannel’s (plus our TTL, state file and log level)', () => 
     healthzIP: '0.0.0.0',
     healthzPort: 0,
     ipBlackholeRoute: false,
+    disableVxlanTxChecksumOffload: false,
     logLevel: 'info',
     version: false,
     help: false,
