@@ -36,7 +36,10 @@ export class StartupError extends Error {
   }
 }
 
-const FULL_RECONCILE_MS = 10_000;
+// Repair of by-hand damage (a deleted route, FDB/ARP entry or flannel.1) within 10 s.
+const FULL_RECONCILE_MS = 5_000;
+/** etcd silent this long gets a probe, so /readyz reports a stopped or hung etcd within 10 s. */
+const ETCD_PROBE_MS = 2_000;
 const DEBOUNCE_MS = 5;
 
 export class Daemon {
@@ -147,6 +150,7 @@ export class Daemon {
       (ev) => this.onEvent(ev),
     );
 
+    this.mgr.monitorConnection(ETCD_PROBE_MS);
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
     if (o.ipMasq || o.iptablesForwardRules) {
       this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
@@ -422,7 +426,8 @@ export class Daemon {
     m.define('flanneld_mtu', 'gauge', 'FLANNEL_MTU written to subnet.env.');
     m.define('flanneld_etcd_up', 'gauge', '1 when the last etcd call succeeded.');
     m.define('flanneld_etcd_last_contact_timestamp_seconds', 'gauge', 'Unix time of the last successful etcd call.');
-    m.define('flanneld_etcd_rpcs_total', 'counter', 'etcd RPCs issued.');
+    m.define('flanneld_etcd_rpcs_total', 'counter', 'etcd RPCs issued (config and lease calls).');
+    m.define('flanneld_etcd_probes_total', 'counter', 'etcd liveness probes (made only when etcd was silent for 2 s).');
     m.define('flanneld_lease_expiry_timestamp_seconds', 'gauge', 'Unix time our lease expires unless renewed.');
   }
 
@@ -432,6 +437,7 @@ export class Daemon {
       this.metrics.set('flanneld_etcd_up', st.connected ? 1 : 0);
       if (st.lastContactMs) this.metrics.set('flanneld_etcd_last_contact_timestamp_seconds', st.lastContactMs / 1000);
       this.metrics.set('flanneld_etcd_rpcs_total', st.rpcCount);
+      this.metrics.set('flanneld_etcd_probes_total', st.probeCount);
       if (st.leaseExpiresAt) this.metrics.set('flanneld_lease_expiry_timestamp_seconds', st.leaseExpiresAt / 1000);
     }
     this.metrics.set('flanneld_leases_known', this.leases.size);
