@@ -60,6 +60,8 @@ export class Daemon {
   private lastReconcileErrors: string[] = [];
   private lastRuleErrors: string[] = [];
   private stopping = false;
+  /** Set by the first complete lease list: before it, the daemon's view has only its own lease. */
+  private listed = false;
 
   constructor(
     private readonly opts: Options,
@@ -212,6 +214,7 @@ export class Daemon {
 
   private onSnapshot(all: Lease[]): void {
     const before = new Set(this.leases.keys());
+    this.listed = true;
     this.leases.clear();
     for (const l of all) this.leases.set(l.keyName, l);
     if (this.own && !this.leases.has(this.own.keyName)) this.leases.set(this.own.keyName, this.own);
@@ -259,7 +262,9 @@ export class Daemon {
   }
 
   private reconcile(reason: string): void {
-    if (this.stopping || !this.own) return;
+    // Before the first list, "no remote lease" would remove every peer's route, ARP and FDB
+    // entry that the previous run left: a restart would drop packets.
+    if (this.stopping || !this.own || !this.listed) return;
     const t0 = Date.now();
     const remote = this.remoteLeases();
     let report;
