@@ -174,7 +174,7 @@ export class Daemon {
     this.sock?.close();
   }
 
-  /** Runs `fn` until etcd answers (jittered backoff 1 s → 30 s); other errors end the start. */
+  /** Runs `fn` until etcd answers (jittered backoff 1 s → 5 s); other errors end the start. */
   private async untilReachable<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let delay = 0;
     for (;;) {
@@ -183,7 +183,8 @@ export class Daemon {
         return await fn();
       } catch (e) {
         if (!(e instanceof EtcdUnavailableError)) throw e;
-        delay = nextBackoff(delay, 1000, 30_000);
+        // Capped at 5 s: a daemon waiting at boot is ready within seconds of etcd's arrival.
+        delay = nextBackoff(delay, 1000, 5_000);
         this.safeNotify(() => notifyStatus(`waiting for etcd: ${e.message}`));
         this.logger.throttled('warn', `unreachable:${what}`, `${what}: ${e.message}; retrying`, 30_000);
         await new Promise((r) => setTimeout(r, delay));
