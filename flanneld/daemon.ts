@@ -14,6 +14,7 @@ import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
 import { createBackend } from './backend';
 import type { BackendNetwork } from './backend/types';
 import { selectExternalInterface, type ExternalInterface } from './datapath/external-iface';
+import { KernelEventWatch } from './datapath/kernel-events';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
 import type { Logger } from './log';
@@ -53,6 +54,7 @@ export class Daemon {
   private readonly chains: IptablesChains;
   private readonly metrics = new Metrics();
   private health?: Server;
+  private kernelWatch?: KernelEventWatch;
   private timers: NodeJS.Timeout[] = [];
   private pending?: NodeJS.Timeout;
   private pendingSince = 0;
@@ -153,6 +155,7 @@ export class Daemon {
     );
 
     this.mgr.monitorConnection(ETCD_PROBE_MS);
+    this.watchKernel();
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
     if (o.ipMasq || o.iptablesForwardRules) {
       this.timers.push(setInterval(() => this.ensureRules(false), o.iptablesResyncSeconds * 1000));
@@ -167,6 +170,7 @@ export class Daemon {
     this.log('info', `${signal}: shutting down (the datapath, rules and subnet.env stay in place)`);
     this.safeNotify(() => notifyStopping());
     for (const t of this.timers) clearInterval(t);
+    this.kernelWatch?.close();
     if (this.pending) clearTimeout(this.pending);
     this.mgr?.stop();
     this.health?.close();
@@ -189,6 +193,15 @@ export class Daemon {
         this.logger.throttled('warn', `unreachable:${what}`, `${what}: ${e.message}; retrying`, 30_000);
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /** Repair at once when netlink says something of ours was deleted or changed; else the periodic check does it. */
+  private watchKernel(): void {
+    try {
+      this.kernelWatch = new KernelEventWatch(() => ({ links: this.backend.ownedLinks?.() ?? [] }), (why) => this.scheduleReconcile(`kernel: ${why}`));
+    } catch (e) {
+      this.log('warn', `netlink notifications unavailable (${(e as Error).message}): damage is repaired by the check every ${FULL_RECONCILE_MS / 1000} s`);
     }
   }
 
@@ -285,7 +298,7 @@ export class Daemon {
     const changes = report.added.length + report.removed.length;
     if (changes > 0) {
       this.metrics.inc('flanneld_reconcile_repairs_total', changes);
-      const periodic = reason === 'periodic check';
+      const periodic = reason === 'periodic check' || reason.startsWith('kernel: ');
       for (const a of report.added) this.log(periodic ? 'warn' : 'info', `${periodic ? 'repaired' : 'programmed'} ${a} (${reason})`);
       for (const r of report.removed) this.log('info', `removed ${r} (${reason}: no lease wants it)`);
     }

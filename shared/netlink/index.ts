@@ -1,6 +1,8 @@
 // The kernel-access API (contract: ./types.ts).
 export * from './types';
 export { NetlinkSocket, DEFAULT_TIMEOUT_MS } from './socket';
+export { NetlinkMonitor, RTMGRP } from './monitor';
+export type { Drained } from './monitor';
 export type { NetlinkReply } from './socket';
 export { NetlinkError, errnoName, errnoText, isNotFound, isExists } from './errors';
 export {

@@ -1,7 +1,8 @@
 // Self-healing (issue 15): by-hand damage to what the daemon owns on n1 — flannel.1 itself, the
 // route, FDB entry and ARP entry of the peer n2, the FLANNEL-POSTRTG chain, flannel.1's MAC — is
-// repaired within 10 s (each repair time printed); a re-created flannel.1 keeps the persisted
-// VtepMAC and gets the peers' entries back. And a peer whose lease was deleted while our daemon
+// repaired within 10 s (each repair time printed): deletions and link changes at once through
+// netlink notifications, the rest (a rewritten entry, the iptables chain) by the periodic checks
+// (5 s). A re-created flannel.1 keeps the persisted VtepMAC and gets the peers' entries back. And a peer whose lease was deleted while our daemon
 // was stopped has no route, ARP or FDB entry left right after our start.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +79,12 @@ for (const build of builds()) {
     it('peer ARP entry deleted → re-added (permanent)', async () => {
       await repairTime('ARP entry', () => ipIn(ns(), ['neigh', 'del', addressOf(leaseSubnet(n2)), 'dev', 'flannel.1']), () => neighTo(n1, n2)?.state?.includes('PERMANENT'));
       assert.equal(neighTo(n1, n2).lladdr, linkOf(n2).address);
+    });
+
+    it('peer ARP entry rewritten to another MAC (no deletion, so no notification: the periodic check) → set back', async () => {
+      const mac = linkOf(n2).address;
+      await repairTime('ARP entry rewritten', () => ipIn(ns(), ['neigh', 'replace', addressOf(leaseSubnet(n2)), 'lladdr', '02:de:ad:be:ef:02', 'dev', 'flannel.1', 'nud', 'permanent']),
+        () => neighTo(n1, n2)?.lladdr === mac);
     });
 
     it('FLANNEL-POSTRTG flushed → its rules back', async () => {
