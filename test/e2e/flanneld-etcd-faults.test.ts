@@ -182,6 +182,11 @@ describe(`flanneld against a 3-member etcd whose leader is killed (${build.label
     await eventually('n1 and n2 programmed', 10_000, () => meshProgrammed([n1, n2]));
     const cl = c.etcdCluster!;
     const leader = cl.leader();
+    // The daemons spread their calls over the endpoints: wait until both talk to the leader, so
+    // its loss is a failover for them and not a member they never used.
+    const leaderPort = cl.members[leader]!.clientPort;
+    await eventually('n1 and n2 connected to the leader', 20_000, () => [n1, n2].every((n) =>
+      execIn(n.host.ns.name, 'ss', ['-Htn', 'state', 'established', 'dst', `10.0.0.1:${leaderPort}`]).trim() !== ''));
     await cl.members[leader]!.kill();
     const t0 = Date.now();
     const next = await eventually('a new leader', 15_000, () => { try { const l = cl.leader(); return l !== leader ? String(l) : false; } catch { return false; } });
