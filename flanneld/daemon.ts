@@ -37,7 +37,7 @@ export class StartupError extends Error {
   }
 }
 
-// Repair of by-hand damage (a deleted route, FDB/ARP entry or flannel.1) within 10 s.
+// Repair within 10 s of what netlink notifications do not report (an entry rewritten by hand).
 const FULL_RECONCILE_MS = 5_000;
 /** etcd silent this long gets a probe, so /readyz reports a stopped or hung etcd within 10 s. */
 const ETCD_PROBE_MS = 2_000;
