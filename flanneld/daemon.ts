@@ -19,6 +19,7 @@ import { ensureBlackholeRoutes } from './datapath/blackhole';
 import { ensureTxChecksumOff } from './datapath/tx-checksum';
 import { vxlanDeviceName } from './backend/vxlan';
 import { overlapMessage } from './datapath/overlap';
+import { KernelEventWatch } from './datapath/kernel-events';
 import { startHealthServer } from './health';
 import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './local-state';
 import type { Logger, LogLevel } from './log';
@@ -40,7 +41,10 @@ export class StartupError extends Error {
   }
 }
 
-const FULL_RECONCILE_MS = 10_000;
+// Repair within 10 s of what netlink notifications do not report (an entry rewritten by hand).
+const FULL_RECONCILE_MS = 5_000;
+/** etcd silent this long gets a probe, so /readyz reports a stopped or hung etcd within 10 s. */
+const ETCD_PROBE_MS = 2_000;
 const DEBOUNCE_MS = 5;
 /** Kernel changes of one pass logged one by one at info; the rest are summed up. */
 const LOGGED_CHANGES = 50;
@@ -56,6 +60,7 @@ export class Daemon {
   private traffic?: TrafficManager;
   private readonly metrics = new Metrics();
   private health?: Server;
+  private kernelWatch?: KernelEventWatch;
   private timers: NodeJS.Timeout[] = [];
   private pending?: NodeJS.Timeout;
   private pendingSince = 0;
@@ -63,6 +68,8 @@ export class Daemon {
   private lastReconcileErrors: string[] = [];
   private lastRuleErrors: string[] = [];
   private stopping = false;
+  /** Set by the first complete lease list: before it, the daemon's view has only its own lease. */
+  private listed = false;
 
   constructor(
     private readonly opts: Options,
@@ -164,6 +171,8 @@ export class Daemon {
       (ev) => this.onEvent(ev),
     );
 
+    this.mgr.monitorConnection(ETCD_PROBE_MS);
+    this.watchKernel();
     this.timers.push(setInterval(() => this.reconcile('periodic check'), FULL_RECONCILE_MS));
     if (o.ipBlackholeRoute) this.timers.push(setInterval(() => this.ensureBlackhole(), FULL_RECONCILE_MS));
     if (o.disableVxlanTxChecksumOffload) this.timers.push(setInterval(() => this.ensureTxChecksum(), FULL_RECONCILE_MS));
@@ -180,6 +189,7 @@ export class Daemon {
     this.log('info', `${signal}: shutting down (the datapath, rules and subnet.env stay in place)`);
     this.safeNotify(() => notifyStopping());
     for (const t of this.timers) clearInterval(t);
+    this.kernelWatch?.close();
     if (this.pending) clearTimeout(this.pending);
     this.mgr?.stop();
     this.health?.close();
@@ -187,7 +197,7 @@ export class Daemon {
     this.sock?.close();
   }
 
-  /** Runs `fn` until etcd answers (jittered backoff 1 s → 30 s); other errors end the start. */
+  /** Runs `fn` until etcd answers (jittered backoff 1 s → 5 s); other errors end the start. */
   private async untilReachable<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let delay = 0;
     for (;;) {
@@ -196,11 +206,21 @@ export class Daemon {
         return await fn();
       } catch (e) {
         if (!(e instanceof EtcdUnavailableError)) throw e;
-        delay = nextBackoff(delay, 1000, 30_000);
+        // Capped at 5 s: a daemon waiting at boot is ready within seconds of etcd's arrival.
+        delay = nextBackoff(delay, 1000, 5_000);
         this.safeNotify(() => notifyStatus(`waiting for etcd: ${e.message}`));
         this.logger.throttled('warn', `unreachable:${what}`, `${what}: ${e.message}; retrying`, 30_000);
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /** Repair at once when netlink says something of ours was deleted or changed; else the periodic check does it. */
+  private watchKernel(): void {
+    try {
+      this.kernelWatch = new KernelEventWatch(() => ({ links: this.backend.ownedLinks?.() ?? [] }), (why) => this.scheduleReconcile(`kernel: ${why}`));
+    } catch (e) {
+      this.log('warn', `netlink notifications unavailable (${(e as Error).message}): damage is repaired by the check every ${FULL_RECONCILE_MS / 1000} s`);
     }
   }
 
@@ -233,6 +253,7 @@ export class Daemon {
 
   private onSnapshot(all: Lease[]): void {
     const before = new Set(this.leases.keys());
+    this.listed = true;
     this.leases.clear();
     for (const l of all) this.leases.set(l.keyName, l);
     if (this.own && !this.leases.has(this.own.keyName)) this.leases.set(this.own.keyName, this.own);
@@ -280,7 +301,9 @@ export class Daemon {
   }
 
   private reconcile(reason: string): void {
-    if (this.stopping || !this.own) return;
+    // Before the first list, "no remote lease" would remove every peer's route, ARP and FDB
+    // entry that the previous run left: a restart would drop packets.
+    if (this.stopping || !this.own || !this.listed) return;
     const t0 = Date.now();
     const remote = this.remoteLeases();
     let report;
@@ -300,7 +323,7 @@ export class Daemon {
     const changes = report.added.length + report.removed.length;
     if (changes > 0) {
       this.metrics.inc('flanneld_reconcile_repairs_total', changes);
-      const periodic = reason === 'periodic check';
+      const periodic = reason === 'periodic check' || reason.startsWith('kernel: ');
       const lines = [
         ...report.added.map((a): [LogLevel, string] => [periodic ? 'warn' : 'info', `${periodic ? 'repaired' : 'programmed'} ${a} (${reason})`]),
         ...report.removed.map((r): [LogLevel, string] => ['info', `removed ${r} (${reason}: no lease wants it)`]),
@@ -456,7 +479,8 @@ export class Daemon {
     m.define('flanneld_mtu', 'gauge', 'FLANNEL_MTU written to subnet.env.');
     m.define('flanneld_etcd_up', 'gauge', '1 when the last etcd call succeeded.');
     m.define('flanneld_etcd_last_contact_timestamp_seconds', 'gauge', 'Unix time of the last successful etcd call.');
-    m.define('flanneld_etcd_rpcs_total', 'counter', 'etcd RPCs issued.');
+    m.define('flanneld_etcd_rpcs_total', 'counter', 'etcd RPCs issued (config and lease calls).');
+    m.define('flanneld_etcd_probes_total', 'counter', 'etcd liveness probes (made only when etcd was silent for 2 s).');
     m.define('flanneld_lease_expiry_timestamp_seconds', 'gauge', 'Unix time our lease expires unless renewed.');
   }
 
@@ -466,6 +490,7 @@ export class Daemon {
       this.metrics.set('flanneld_etcd_up', st.connected ? 1 : 0);
       if (st.lastContactMs) this.metrics.set('flanneld_etcd_last_contact_timestamp_seconds', st.lastContactMs / 1000);
       this.metrics.set('flanneld_etcd_rpcs_total', st.rpcCount);
+      this.metrics.set('flanneld_etcd_probes_total', st.probeCount);
       if (st.leaseExpiresAt) this.metrics.set('flanneld_lease_expiry_timestamp_seconds', st.leaseExpiresAt / 1000);
     }
     this.metrics.set('flanneld_leases_known', this.leases.size);

@@ -110,12 +110,22 @@ static napi_value js_setns(napi_env env, napi_callback_info info) {
 
 static napi_value js_nl_open(napi_env env, napi_callback_info info) {
   int32_t a[2];
-  if (!get_ints(env, info, 2, a, NULL)) return NULL;
+  napi_value argv[4];
+  if (!get_ints(env, info, 2, a, argv)) return NULL;
+  // Optional third argument: the multicast groups (RTMGRP_* bits) whose notifications the
+  // socket receives; 0 (the default) for a request/reply socket.
+  uint32_t groups = 0;
+  if (argv[2]) {
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env, argv[2], &t);
+    if (t == napi_number) napi_get_value_uint32(env, argv[2], &groups);
+  }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, a[0]);
   if (fd < 0) return throw_errno(env, "socket", errno);
   struct sockaddr_nl sa;
   memset(&sa, 0, sizeof sa);
   sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
     int e = errno;
     close(fd);

@@ -28,6 +28,8 @@ export interface BackendNetwork {
   describe(): unknown;
   /** What to persist now (the MACs actually in use). */
   persisted(): BackendPersisted;
+  /** Indexes of the devices it owns now (flannel.<VNI>…), whose changes the daemon watches. */
+  ownedLinks?(): number[];
 }
 
 /** The backend cannot run with this configuration or on this host (e.g. host-gw behind NAT). */

@@ -119,6 +119,10 @@ export class VxlanNetwork implements BackendNetwork {
     return { vtepMac };
   }
 
+  ownedLinks(): number[] {
+    return [...this.fams.values()].map((st) => st.dev.index);
+  }
+
   setOwnLease(own: Lease): void {
     for (const st of this.fams.values()) {
       st.own = own;

@@ -71,6 +71,10 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // grpc-js backs reconnects off up to 120 s: after a 30 s outage the next attempt could
+      // come a minute after etcd is back. Cap it so the daemon is ready again within seconds.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 3000,
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
     // Watch-stream reconnects: jittered exponential 100 ms → 5 s as flannel does (etcd3's default

@@ -6,7 +6,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Watcher } from 'etcd3';
 import type { CIDR, Lease, LeaseAttrs, LeaseEvent, NetworkConfig, PerFamily } from '../types';
-import { createEtcdClient } from '../etcd/client';
+import { createEtcdClient, isConnectionError } from '../etcd/client';
 import { planAcquire } from './acquire-plan';
 import { nextBackoff, throttled } from './backoff';
 import { LeaseParseError, LeaseRaceError } from './errors';
@@ -14,6 +14,7 @@ import { formatKeyName } from './lease-codec';
 import { EtcdRegistry } from './registry';
 import { relistJitterMs } from './relist-jitter';
 import type { RelistJitterOptions } from './relist-jitter';
+import { EtcdLiveness } from './liveness';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -23,6 +24,7 @@ export interface ManagerStatus {
   lastError?: string;
   leaseExpiresAt?: number;
   rpcCount: number;
+  probeCount: number;
 }
 
 export interface KeepHooks {
@@ -36,6 +38,8 @@ export interface SubnetManager {
   acquireLease(config: NetworkConfig, attrs: LeaseAttrs, prev: PerFamily<CIDR>): Promise<Lease>;
   keepLease(lease: Lease, hooks: KeepHooks): void;
   watchLeases(onSnapshot: (leases: Lease[]) => void, onEvent: (e: LeaseEvent) => void): void;
+  /** Probes etcd every `everyMs` when no call succeeded for that long, so status() notices a dead or hung etcd. */
+  monitorConnection(everyMs: number): void;
   status(): ManagerStatus;
   stop(): void;
   close(): Promise<void>;
@@ -65,6 +69,8 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const WATCH_MIN_MS = 100;
 const WATCH_MAX_MS = 5000;
+/** A probe unanswered this long means etcd is unreachable (below the 5 s call deadline). */
+const PROBE_TIMEOUT_MS = 3000;
 
 export function createEtcdSubnetManager(o: EtcdSubnetManagerOptions): SubnetManager {
   const client = createEtcdClient(o);
@@ -314,9 +320,26 @@ export class EtcdSubnetManager implements SubnetManager {
     void cycle();
   }
 
+  monitorConnection(everyMs: number): void {
+    const live = new EtcdLiveness(this.reg.stats, {
+      probe: () => this.reg.probe(),
+      isConnectionError,
+      idleMs: everyMs,
+      timeoutMs: Math.min(PROBE_TIMEOUT_MS, everyMs * 2),
+    });
+    const tick = (): void => {
+      void live.check().catch(() => undefined);
+      this.after(everyMs, tick);
+    };
+    this.after(everyMs, tick);
+  }
+
   status(): ManagerStatus {
     const s = this.reg.stats;
-    return { connected: s.connected, lastContactMs: s.lastContactMs, lastError: s.lastError, leaseExpiresAt: this.leaseExpiresAt, rpcCount: s.rpcCount };
+    return {
+      connected: s.connected, lastContactMs: s.lastContactMs, lastError: s.lastError, leaseExpiresAt: this.leaseExpiresAt,
+      rpcCount: s.rpcCount, probeCount: s.probeCount ?? 0,
+    };
   }
 
   stop(): void {

@@ -19,6 +19,8 @@ export interface RegistryStats {
   connected: boolean;
   lastContactMs?: number;
   lastError?: string;
+  /** Liveness probes made (not in rpcCount, which counts the lease and config calls). */
+  probeCount?: number;
 }
 
 /** etcd's range_end for "every key starting with prefix": the prefix with its last byte + 1. */
@@ -65,6 +67,11 @@ export class EtcdRegistry {
       if (err.name === 'EtcdUnavailableError' || err.name === 'EtcdTlsError') this.stats.connected = false;
       throw err;
     }
+  }
+
+  /** The cheapest answer etcd gives: the count of the config key (not counted in rpcCount). */
+  async probe(): Promise<void> {
+    await this.client.kv.range({ key: Buffer.from(this.configKey), count_only: true });
   }
 
   async getConfig(): Promise<string> {

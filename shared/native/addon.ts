@@ -21,8 +21,9 @@ interface NativeAddon {
   /** setns(2) on the calling thread. */
   setns(fd: number, nstype: number): void;
   /** A netlink socket of `protocol` bound in the calling thread's netns, SOCK_CLOEXEC,
-   *  with SO_RCVTIMEO = timeoutMs. Returns the fd (close it with fs.closeSync). */
-  nlOpen(protocol: number, timeoutMs: number): number;
+   *  with SO_RCVTIMEO = timeoutMs, subscribed to the multicast `groups` (RTMGRP_* bits, default 0).
+   *  Returns the fd (close it with fs.closeSync). */
+  nlOpen(protocol: number, timeoutMs: number, groups?: number): number;
   /** send(2) one request to the kernel. */
   nlSend(fd: number, msg: Buffer): void;
   /** Receives one datagram (sized with MSG_PEEK|MSG_TRUNC). Throws code 'EAGAIN' on timeout. */

@@ -2,6 +2,8 @@
 // modules they use instead: a barrel evaluates every module it names, daemon-only ones included.
 export * from './types';
 export { NetlinkSocket, DEFAULT_TIMEOUT_MS } from './socket';
+export { NetlinkMonitor, RTMGRP } from './monitor';
+export type { Drained } from './monitor';
 export type { NetlinkReply } from './socket';
 export { BATCH_CHUNK } from './batch';
 export type { NetlinkOp } from './batch';

@@ -109,6 +109,12 @@ export interface EtcdServer {
   kill(): Promise<void>;
   /** Starts it again on the same data dir and ports. */
   restart(): Promise<void>;
+  /** The etcd process's pid (`ip netns exec` execs etcd, so the child is etcd itself); undefined when not running. */
+  pid(): number | undefined;
+  /** SIGSTOP: the kernel still accepts connections, etcd answers nothing (a hung etcd). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 export interface StartEtcdOptions {
@@ -124,6 +130,10 @@ export interface StartEtcdOptions {
   extraArgs?: string[];
   /** Health-check with etcdctl --insecure-skip-tls-verify (for servers given a broken certificate on purpose). */
   insecureHealth?: boolean;
+  /** Member of a multi-member cluster: its name, the whole --initial-cluster and the cluster token. */
+  member?: { name: string; initialCluster: string; token: string };
+  /** Do not wait for `endpoint health` at start (a cluster member cannot be healthy before quorum). */
+  noHealthWait?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -156,13 +166,13 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
   const scheme = o.tls ? 'https' : 'http';
   const endpoint = `${scheme}://${host}:${clientPort}`;
   const dataDir = tempDir('etcd-data');
-  const name = `n${process.pid}`;
+  const name = o.member?.name ?? `n${process.pid}`;
   const args = [
     '--name', name, '--data-dir', join(dataDir, 'd'), '--logger', 'zap', '--log-level', 'warn', '--unsafe-no-fsync',
     '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
     '--listen-peer-urls', `http://${host}:${peerPort}`, '--initial-advertise-peer-urls', `http://${host}:${peerPort}`,
-    '--initial-cluster', `${name}=http://${host}:${peerPort}`, '--initial-cluster-state', 'new',
-    '--initial-cluster-token', `cts-${process.pid}-${clientPort}`,
+    '--initial-cluster', o.member?.initialCluster ?? `${name}=http://${host}:${peerPort}`, '--initial-cluster-state', 'new',
+    '--initial-cluster-token', o.member?.token ?? `cts-${process.pid}-${clientPort}`,
     ...(o.tls ? ['--cert-file', o.tls.serverCert, '--key-file', o.tls.serverKey, '--client-cert-auth', '--trusted-ca-file', o.tls.ca] : []),
     ...(o.extraArgs ?? []),
   ];
@@ -173,13 +183,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     const full = ['--endpoints', endpoint, '--dial-timeout', '2s', '--command-timeout', '5s', ...tlsFlags, ...a];
     return o.netns ? run('ip', ['netns', 'exec', o.netns, 'etcdctl', ...full], { input }) : run('etcdctl', full, { input });
   };
-  const launch = async (): Promise<void> => {
+  const launch = async (wait = true): Promise<void> => {
     stderr = '';
     proc = o.netns ? spawn('ip', ['netns', 'exec', o.netns, 'etcd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const p = proc;
     live.add(p);
     p.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
     p.once('exit', () => live.delete(p));
+    if (!wait) return;
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (p.exitCode !== null) throw new Error(`etcd exited (${p.exitCode}) at start: ${stderr}`);
@@ -199,8 +210,9 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     p.kill('SIGKILL');
     await waitExit(p);
   };
-  onCleanup(() => { if (proc) proc.kill('SIGKILL'); });
-  await launch();
+  onCleanup(() => { if (proc) { proc.kill('SIGCONT'); proc.kill('SIGKILL'); } });
+  await launch(!o.noHealthWait);
+  const pidOf = (): number | undefined => (proc as ChildProcess | null)?.pid;
   return {
     endpoint,
     clientPort,
@@ -209,11 +221,78 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer
     dataDir,
     etcdctl,
     kill,
-    restart: launch,
+    restart: () => launch(!o.member),
+    pid: pidOf,
+    pause: () => { process.kill(pidOf()!, 'SIGSTOP'); },
+    resume: () => { process.kill(pidOf()!, 'SIGCONT'); },
     async stop() {
       await kill();
       rmSync(dataDir, { recursive: true, force: true });
       ownNs?.cleanup();
+    },
+  };
+}
+
+export interface EtcdCluster {
+  /** The members' client URLs, comma-separated (as --etcd-endpoints takes them). */
+  endpoint: string;
+  members: EtcdServer[];
+  /** etcdctl against all members. */
+  etcdctl(args: string[], input?: string): string;
+  /** Index in `members` of the current leader (asked of the running members). */
+  leader(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A `size`-member etcd in one namespace on one address, member i on client port base+2i and
+ * peer port base+2i+1, all with the same TLS. Resolves when the cluster answers through all
+ * endpoints.
+ */
+export async function startEtcdCluster(o: { netns: string; host: string; basePort: number; size: number; tls?: EtcdTls }): Promise<EtcdCluster> {
+  const names = Array.from({ length: o.size }, (_, i) => `m${i}-${process.pid}`);
+  const port = (i: number, peer: boolean): number => o.basePort + 2 * i + (peer ? 1 : 0);
+  const initialCluster = names.map((n, i) => `${n}=http://${o.host}:${port(i, true)}`).join(',');
+  const token = `cts-${process.pid}-${o.basePort}-cluster`;
+  const members: EtcdServer[] = [];
+  for (let i = 0; i < o.size; i++) {
+    members.push(await startEtcd({
+      netns: o.netns, host: o.host, clientPort: port(i, false), peerPort: port(i, true), tls: o.tls,
+      member: { name: names[i]!, initialCluster, token }, noHealthWait: true,
+    }));
+  }
+  const endpoint = members.map((m) => m.endpoint).join(',');
+  const tlsFlags = o.tls ? ['--cacert', o.tls.ca, '--cert', o.tls.clientCert, '--key', o.tls.clientKey] : [];
+  const etcdctl = (a: string[], input?: string): string =>
+    run('ip', ['netns', 'exec', o.netns, 'etcdctl', '--endpoints', endpoint, '--dial-timeout', '2s', '--command-timeout', '5s', ...tlsFlags, ...a], { input });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      etcdctl(['endpoint', 'health', '--cluster']);
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`etcd cluster at ${endpoint} not healthy after 20 s: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    endpoint,
+    members,
+    etcdctl,
+    leader() {
+      for (let i = 0; i < members.length; i++) {
+        if (!members[i]!.pid()) continue;
+        try {
+          // Member IDs are uint64: keep them as strings (a double would round them).
+          const raw = members[i]!.etcdctl(['endpoint', 'status', '-w', 'json']).replace(/"(leader|member_id)":(\d+)/g, '"$1":"$2"');
+          const st = JSON.parse(raw)[0].Status;
+          if (String(st.leader) === String(st.header.member_id)) return i;
+        } catch { /* a member down or without leader */ }
+      }
+      throw new Error('no member reports itself leader');
+    },
+    async stop() {
+      for (const m of members) await m.stop();
     },
   };
 }

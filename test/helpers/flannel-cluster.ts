@@ -4,7 +4,7 @@
 // hold (leases, flannel.1, routes, subnet.env). Everything is removed by `destroy()`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeEtcdTls, startEtcd, type EtcdServer, type EtcdTls } from './etcd';
+import { makeEtcdTls, startEtcd, startEtcdCluster, type EtcdCluster, type EtcdServer, type EtcdTls } from './etcd';
 import { startFlanneld, waitForFile, type Flanneld } from './flanneld-proc';
 import { cleanupAllNetns, ipJson } from './netns';
 import { tempDir, type Build } from './plugins';
@@ -29,7 +29,10 @@ export interface LeaseRecord {
 export class FlannelCluster {
   readonly nodes: ClusterNode[] = [];
   underlay!: Underlay;
+  /** The one etcd; with `etcdMembers` > 1, member 0 with the cluster's endpoints, etcdctl and stop. */
   etcd!: EtcdServer;
+  /** Set when created with `etcdMembers` > 1: members on 10.0.0.1 ports 2379/2380, 2381/2382, … */
+  etcdCluster?: EtcdCluster;
   certs!: EtcdTls;
   readonly tmp: { path: string; cleanup(): void };
 
@@ -39,15 +42,22 @@ export class FlannelCluster {
 
   /**
    * Underlay, TLS etcd and `nodeCount` nodes; `configs` are written as `<prefix>/config`.
-   * `o.v6`: the underlay is dual-stack (fd00::<octet>/64, etcd's host fd00::1).
+   * `o.v6`: the underlay is dual-stack (fd00::<octet>/64, etcd's host fd00::1);
+   * `o.etcdMembers`: that many etcd members on 10.0.0.1 (client ports 2379, 2381, …).
    */
-  static async create(build: Build, tag: string, nodeCount: number, configs: Record<string, unknown>, o: { v6?: boolean } = {}): Promise<FlannelCluster> {
+  static async create(build: Build, tag: string, nodeCount: number, configs: Record<string, unknown>, o: { v6?: boolean; etcdMembers?: number } = {}): Promise<FlannelCluster> {
     const c = new FlannelCluster(build, tag);
     c.underlay = new Underlay(tag, undefined, undefined, o.v6 ? 'fd00::' : undefined);
     const etcdHost = c.underlay.addHost('etcd', 1);
     for (let i = 1; i <= nodeCount; i++) c.addNode();
     c.certs = makeEtcdTls(['10.0.0.1']);
-    c.etcd = await startEtcd({ netns: etcdHost.ns.name, host: '10.0.0.1', clientPort: 2379, peerPort: 2380, tls: c.certs });
+    if ((o.etcdMembers ?? 1) > 1) {
+      const cl = await startEtcdCluster({ netns: etcdHost.ns.name, host: '10.0.0.1', basePort: 2379, size: o.etcdMembers!, tls: c.certs });
+      c.etcdCluster = cl;
+      c.etcd = { ...cl.members[0]!, endpoint: cl.endpoint, etcdctl: cl.etcdctl, stop: () => cl.stop() };
+    } else {
+      c.etcd = await startEtcd({ netns: etcdHost.ns.name, host: '10.0.0.1', clientPort: 2379, peerPort: 2380, tls: c.certs });
+    }
     for (const [prefix, conf] of Object.entries(configs)) c.etcd.etcdctl(['put', `${prefix}/config`, typeof conf === 'string' ? conf : JSON.stringify(conf)]);
     return c;
   }
