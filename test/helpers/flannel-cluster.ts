@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeEtcdTls, startEtcd, startEtcdCluster, type EtcdCluster, type EtcdServer, type EtcdTls } from './etcd';
-import { startFlanneld, waitForFile, type Flanneld } from './flanneld-proc';
+import { eventually, startFlanneld, waitForFile, type Flanneld } from './flanneld-proc';
 import { cleanupAllNetns, ipJson } from './netns';
 import { tempDir, type Build } from './plugins';
 import { Underlay, type UnderlayHost } from './underlay';
@@ -87,6 +87,13 @@ export class FlannelCluster {
     n.daemon = startFlanneld(o.binDir ?? this.build.dir, n.host.ns.name, this.daemonArgs(n, o.extra), o.env);
     await waitForFile(n.subnetFile, o.waitMs ?? 20_000, n.daemon);
     return { ms: Date.now() - t0 };
+  }
+
+  /** Starts flanneld on every node and waits until each has the routes to all the others. */
+  async startAll(): Promise<void> {
+    for (const n of this.nodes) await this.start(n);
+    await eventually('every node has the routes of the others', 10_000, () =>
+      this.nodes.every((a) => this.nodes.every((b) => a === b || routeTo(a, leaseSubnet(b)))));
   }
 
   /** Every key below `<prefix>/subnets/` with its parsed value and etcd lease ID. */
