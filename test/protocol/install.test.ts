@@ -78,7 +78,7 @@ describe('install.sh --daemon-dest', () => {
   after(() => tmp.cleanup());
 
   for (const runtime of ['standalone', 'node'] as const) {
-    it(`installs flanneld alone (${runtime}); a reinstall keeps it runnable and keeps one previous install at most`, () => {
+    it(`installs flanneld (and its mk-docker-opts names) alone (${runtime}); a reinstall keeps it runnable and keeps one previous install at most`, () => {
       const dest = path.join(tmp.path, runtime);
       for (let i = 0; i < 3; i++) {
         const r = spawnSync('bash', [path.join(REPO, 'scripts/install.sh'), '--daemon-dest', dest, '--runtime', runtime, '--quiet'], {
@@ -91,7 +91,7 @@ describe('install.sh --daemon-dest', () => {
         assert.match(v.stdout, /^v\d+\.\d+\.\d+\n$/);
       }
       const names = fs.readdirSync(dest).filter((n) => !n.startsWith('.'));
-      assert.deepEqual(names, ['flanneld'], 'only the daemon: no plugin was installed');
+      assert.deepEqual(names.sort(), ['flanneld', 'mk-docker-opts', 'mk-docker-opts.sh'], 'only the daemon and its mk-docker-opts names: no plugin was installed');
       if (runtime === 'node') assert.ok(fs.readdirSync(path.join(dest, '.flanneld-node')).length <= 2);
     });
   }
