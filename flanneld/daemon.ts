@@ -25,7 +25,7 @@ import { loadLocalState, newNodeId, saveLocalState, type LocalState } from './lo
 import type { Logger, LogLevel } from './log';
 import { createTrafficManager, type TrafficManager } from './masq/traffic-manager';
 import { Metrics } from './metrics';
-import { parseNetworkConfig, vxlanConfig } from './network-config';
+import { enabledFamilies, parseNetworkConfig, vxlanConfig } from './network-config';
 import { notifyReady, notifyStatus, notifyStopping } from './notify';
 import { EtcdUnavailableError } from './etcd/errors';
 import { nextBackoff } from './subnet/backoff';
@@ -88,7 +88,6 @@ export class Daemon {
     if (o.healthzPort > 0) {
       this.health = await startHealthServer(o.healthzIP, o.healthzPort, {
         notReadyReasons: () => this.notReadyReasons(),
-        unhealthyReasons: () => [],
         metricsText: () => this.metricsText(),
         stateDump: () => this.stateDump(),
       }, this.log);
@@ -111,7 +110,7 @@ export class Daemon {
     // failure or bad credentials are the operator's to fix and end the start at once.
     const raw = await this.untilReachable('reading the network config', () => this.mgr.getNetworkConfig());
     this.config = parseNetworkConfig(raw, configKey);
-    const families = familiesOf(this.config);
+    const families = enabledFamilies(this.config);
     this.log('info', `network config ${configKey}: ${describeConfig(this.config)}`);
     this.traffic = createTrafficManager(this.config.enableNFTables, {
       families,
@@ -133,7 +132,7 @@ export class Daemon {
       publicIPv6: o.publicIPv6 || undefined,
       families,
     });
-    this.log('info', `external interface ${this.ext.name} (index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
+    this.log('info', `external interface ${this.ext.name} (chosen by ${this.ext.chosenBy}, index ${this.ext.index}, MTU ${this.ext.mtu}), ` +
       families.map((f) => `IPv${f} ${fmtIP(this.ext.addr[f])} public ${fmtIP(this.ext.publicIP[f])}`).join(', '));
     // A Network over the node's own networks would capture its traffic: refused before a lease
     // is taken (lease-shaped routes, which may be our own cni0's, once we hold it, just below).
@@ -238,7 +237,14 @@ export class Daemon {
     this.leases.set(lease.keyName, lease);
     if (!changed) return;
     this.log('info', `lease ${how}: ${this.ownSubnetText()} (etcd key ${this.opts.etcdPrefix}/subnets/${lease.keyName})`);
-    this.backend.setOwnLease(lease);
+    try {
+      this.backend.setOwnLease(lease);
+    } catch (e) {
+      // At start this ends the start; later the lease is still ours: the rules and subnet.env
+      // follow it, and the next full pass puts the device's address right.
+      if (how === 'acquired') throw e;
+      this.log('error', `${how} lease ${lease.keyName}: ${(e as Error).message}`);
+    }
     this.ensureBlackhole();
     this.traffic!.setDesired(lease);
     this.ensureRules(true);
@@ -354,7 +360,7 @@ export class Daemon {
   private ensureBlackhole(): void {
     if (!this.opts.ipBlackholeRoute || !this.own || this.stopping) return;
     const networks: PerFamily<CIDR> = {};
-    for (const f of familiesOf(this.config)) networks[f] = this.config.plans[f]!.network;
+    for (const f of enabledFamilies(this.config)) networks[f] = this.config.plans[f]!.network;
     const r = ensureBlackholeRoutes(this.sock, this.own.subnets, networks);
     for (const a of r.added) this.log('info', `--ip-blackhole-route: added ${a}`);
     for (const d of r.removed) this.log('info', `--ip-blackhole-route: removed ${d} (not our subnet)`);
@@ -369,14 +375,14 @@ export class Daemon {
       return;
     }
     const vni = vxlanConfig(this.config.backend).vni;
-    const r = ensureTxChecksumOff(familiesOf(this.config).map((f) => vxlanDeviceName(f, vni)));
+    const r = ensureTxChecksumOff(enabledFamilies(this.config).map((f) => vxlanDeviceName(f, vni)));
     for (const d of r.changed) this.log('info', `--disable-vxlan-tx-checksum-offload: tx checksum offload turned off on ${d}`);
     for (const e of r.errors) this.logger.throttled('error', `txcsum:${e}`, e);
   }
 
   private writeSubnetEnv(lease: Lease): void {
     const networks: PerFamily<CIDR> = {};
-    for (const f of familiesOf(this.config)) networks[f] = this.config.plans[f]!.network;
+    for (const f of enabledFamilies(this.config)) networks[f] = this.config.plans[f]!.network;
     const text = formatSubnetEnv({ networks, subnets: lease.subnets, mtu: this.backend.mtu, ipMasq: this.opts.ipMasq });
     const file = this.opts.subnetFile;
     try {
@@ -414,7 +420,7 @@ export class Daemon {
     const file = this.opts.stateFile;
     let state: LocalState | undefined;
     try {
-      state = loadLocalState(file);
+      state = loadLocalState(file, (m) => this.log('warn', `--state-file ${file}: ${m}; starting with a new node identity`));
     } catch (e) {
       this.log('warn', `--state-file ${file}: ${(e as Error).message}; starting with a new node identity`);
     }
@@ -508,15 +514,8 @@ export class Daemon {
   }
 }
 
-function familiesOf(c: NetworkConfig): Family[] {
-  const f: Family[] = [];
-  if (c.enableIPv4 && c.plans[4]) f.push(4);
-  if (c.enableIPv6 && c.plans[6]) f.push(6);
-  return f;
-}
-
 function describeConfig(c: NetworkConfig): string {
-  const parts = familiesOf(c).map((f) => {
+  const parts = enabledFamilies(c).map((f) => {
     const p = c.plans[f]!;
     return `IPv${f} ${formatCIDR(p.network)} /${p.subnetLen} subnets`;
   });

@@ -7,8 +7,6 @@ import type { LogFn } from './log';
 export interface HealthSource {
   /** Why the daemon is not ready ([] = ready). */
   notReadyReasons(): string[];
-  /** Why the daemon is not healthy ([] = healthy): a stalled event loop, a fatal state. */
-  unhealthyReasons(): string[];
   metricsText(): string;
   stateDump(): unknown;
 }
@@ -22,10 +20,10 @@ export function startHealthServer(ip: string, port: number, src: HealthSource, l
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     switch (url) {
-      case '/healthz': {
-        const why = src.unhealthyReasons();
-        return why.length ? send(503, `unhealthy: ${why.join('; ')}\n`) : send(200, 'ok\n');
-      }
+      // Liveness: the event loop answers. Everything that can be wrong while it does (etcd, the
+      // rules, the kernel) is readiness, with its reason.
+      case '/healthz':
+        return send(200, 'ok\n');
       case '/readyz': {
         const why = src.notReadyReasons();
         return why.length ? send(503, `not ready: ${why.join('; ')}\n`) : send(200, 'ready\n');

@@ -12,11 +12,10 @@ export interface Logger {
   log: LogFn;
   /** Logs `msg` at most once per `windowMs` for the same `key`; says how many were dropped. */
   throttled(level: LogLevel, key: string, msg: string, windowMs?: number): void;
-  setLevel(level: LogLevel): void;
 }
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = stderrWrite): Logger {
-  let max = RANK[level];
+  const max = RANK[level];
   const last = new Map<string, { at: number; dropped: number }>();
   const log: LogFn = (lvl, msg) => {
     if (RANK[lvl] > max) return;
@@ -34,9 +33,6 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
       const suffix = seen && seen.dropped > 0 ? ` (${seen.dropped} more like it in the last ${Math.round((now - seen.at) / 1000)} s)` : '';
       last.set(key, { at: now, dropped: 0 });
       log(lvl, msg + suffix);
-    },
-    setLevel(l) {
-      max = RANK[l];
     },
   };
 }

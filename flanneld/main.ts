@@ -54,7 +54,11 @@ async function main(): Promise<void> {
   }
 }
 
+// One line, never a stack trace, whatever escapes (the daemon's datapath stays as it is).
 process.on('unhandledRejection', (e) => {
+  fail(1, `internal error: ${e instanceof Error ? e.message : String(e)}`);
+});
+process.on('uncaughtException', (e) => {
   fail(1, `internal error: ${e instanceof Error ? e.message : String(e)}`);
 });
 

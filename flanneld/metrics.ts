@@ -26,9 +26,6 @@ export class Metrics {
     this.get(name).values.set(labelKey(labels), value);
   }
 
-  value(name: string, labels: Record<string, string> = {}): number | undefined {
-    return this.series.get(name)?.values.get(labelKey(labels));
-  }
 
   render(): string {
     const out: string[] = [];

@@ -17,6 +17,7 @@ import {
   parseIP,
 } from '../shared/ip';
 import type { BackendConfig, FamilyPlan, NetworkConfig, PerFamily, VxlanConfig } from './types';
+import { showValue as show } from '../shared/cni/show-value';
 
 /** A config that cannot be used; the message starts with the etcd key when one was given. */
 export class NetworkConfigError extends Error {
@@ -33,7 +34,6 @@ export const SUPPORTED_BACKENDS: readonly string[] = ['vxlan', 'host-gw', 'alloc
 
 type JsonObject = Record<string, unknown>;
 
-const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 
 /**
@@ -229,4 +229,12 @@ export function vxlanConfig(b: BackendConfig, key?: string): VxlanConfig {
     learning: r.bool('Learning', false),
     directRouting: r.bool('DirectRouting', false),
   };
+}
+
+/** The address families the config enables (each has its plan), in the order 4, 6. */
+export function enabledFamilies(c: NetworkConfig): Family[] {
+  const out: Family[] = [];
+  if (c.enableIPv4 && c.plans[4]) out.push(4);
+  if (c.enableIPv6 && c.plans[6]) out.push(6);
+  return out;
 }

@@ -15,7 +15,9 @@ export class OptionsError extends Error {
   }
 }
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+import type { LogLevel } from './log';
+
+export type { LogLevel };
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 export interface Options {
@@ -129,6 +131,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'set-node-network-unavailable', kind: 'bool', def: 'true', ignored: true, help: 'accepted for compatibility, no effect (kube mode only)' },
   { name: 'version', kind: 'bool', def: 'false', help: 'print the version and exit' },
 ];
+
+/** Timers take at most 2^31−1 ms; a longer delay fires at once (Node and Bun clamp it to 1 ms). */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 const SPEC = new Map(FLAGS.map((f) => [f.name, f]));
 
@@ -309,9 +314,9 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     ipMasqFullyRandomDisable: bool('ip-masq-fully-random-disable'),
     subnetFile,
     subnetLeaseRenewMarginMinutes: intIn(src('subnet-lease-renew-margin'), one('subnet-lease-renew-margin'), 1, 1439, 'minutes'),
-    subnetLeaseTTLSeconds: intIn(src('subnet-lease-ttl'), one('subnet-lease-ttl'), 5, Number.MAX_SAFE_INTEGER, 'seconds'),
+    subnetLeaseTTLSeconds: intIn(src('subnet-lease-ttl'), one('subnet-lease-ttl'), 5, MAX_TIMER_SECONDS, 'seconds'),
     stateFile: stateFile === '' ? defaultStateFile(subnetFile) : stateFile,
-    iptablesResyncSeconds: intIn(src('iptables-resync'), one('iptables-resync'), 1, Number.MAX_SAFE_INTEGER, 'seconds'),
+    iptablesResyncSeconds: intIn(src('iptables-resync'), one('iptables-resync'), 1, MAX_TIMER_SECONDS, 'seconds'),
     iptablesForwardRules: bool('iptables-forward-rules'),
     healthzIP: ipOf(src('healthz-ip'), one('healthz-ip')),
     healthzPort: intIn(src('healthz-port'), one('healthz-port'), 0, 65535, ''),

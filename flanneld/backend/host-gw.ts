@@ -11,7 +11,8 @@ import { emptyReport, reconcileScope } from '../datapath/reconciler';
 import type { ReconcileReport } from '../datapath/reconciler';
 import { BackendError } from './types';
 import type { BackendNetwork, BackendPersisted, Log } from './types';
-import { describeActual, families } from './vxlan';
+import { describeActual } from './vxlan';
+import { enabledFamilies } from '../network-config';
 
 export class HostGwNetwork implements BackendNetwork {
   readonly type = 'host-gw';
@@ -24,7 +25,7 @@ export class HostGwNetwork implements BackendNetwork {
    */
   constructor(private readonly sock: NetlinkSocket, private readonly config: NetworkConfig, private readonly ext: ExternalInterface, private readonly log: Log) {
     const addrs = nl.listAddresses(sock, { index: ext.index });
-    for (const f of families(config)) {
+    for (const f of enabledFamilies(config)) {
       const pub = ext.publicIP[f];
       if (!pub) throw new BackendError('host-gw', `no IPv${f} public IP on ${ext.name}`);
       if (!addrs.some((a) => ipEquals(a.cidr.ip, pub))) {
@@ -50,7 +51,7 @@ export class HostGwNetwork implements BackendNetwork {
     const report = emptyReport();
     const ext = { index: this.ext.index, name: this.ext.name };
     const names = new Map([[ext.index, ext.name]]);
-    for (const family of families(this.config)) {
+    for (const family of enabledFamilies(this.config)) {
       const network = this.config.plans[family]!.network;
       const desired = hostGwDesired(remote, family, network, ext, (m) => this.log('warn', m));
       const actual = reconcileScope(this.sock, { family, network }, desired, names, report);

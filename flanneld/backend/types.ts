@@ -5,8 +5,7 @@ import type { ReconcileReport } from '../datapath/reconciler';
 
 export type { ReconcileReport };
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type Log = (level: LogLevel, msg: string) => void;
+export type { LogFn as Log, LogLevel } from '../log';
 
 /** Local state a backend wants kept across restarts (the lead persists it next to subnet.env). */
 export interface BackendPersisted {

@@ -16,7 +16,7 @@ import { randomVtepMac } from './mac';
 import { BackendError } from './types';
 import type { BackendNetwork, BackendPersisted, Log } from './types';
 import { parseVxlanBackendData, formatVxlanBackendData } from './vxlan-data';
-import { vxlanConfig } from '../network-config';
+import { enabledFamilies, vxlanConfig } from '../network-config';
 import { ensureVxlanDevice } from './vxlan-device';
 import type { WantedDevice } from './vxlan-device';
 
@@ -60,7 +60,7 @@ export class VxlanNetwork implements BackendNetwork {
     this.directRouting = vc.directRouting;
     const base = vc.mtu || ext.mtu;
     let mtu = Infinity;
-    for (const family of families(config)) {
+    for (const family of enabledFamilies(config)) {
       const local = ext.addr[family];
       if (!local) throw new BackendError('vxlan', `external interface ${ext.name} has no IPv${family} address for ${vxlanDeviceName(family, vc.vni)}`);
       const devMtu = base - vxlanOverhead(family);
@@ -214,9 +214,3 @@ export function describeActual(a: ActualState, names: Map<number, string>): { ne
 }
 
 /** The enabled families that have a plan. */
-export function families(config: NetworkConfig): Family[] {
-  const out: Family[] = [];
-  if (config.enableIPv4 && config.plans[4]) out.push(4);
-  if (config.enableIPv6 && config.plans[6]) out.push(6);
-  return out;
-}

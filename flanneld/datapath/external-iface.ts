@@ -3,7 +3,7 @@
 // reference daemon does. Reads links, addresses and routes through one netlink socket opened in
 // the daemon's netns; the choosing itself is external-iface-pick.ts.
 import type { Family, IP, PerFamily } from '../types';
-import { formatIP, ipEquals, parseIP } from '../../shared/ip';
+import { parseIP } from '../../shared/ip';
 import type { Address, Link, NetlinkSocket } from '../../shared/netlink';
 import * as nl from '../../shared/netlink';
 import {
@@ -130,14 +130,4 @@ export function selectExternalInterface(sock: NetlinkSocket, o: ExternalInterfac
   const link = index === undefined ? undefined : byIndex(index);
   const c: Candidate | string = link ? { link } : `no IPv${family} default route (pass --iface, --iface-regex or --iface-can-reach)`;
   return tryOne('default route', `IPv${family}`, c) ?? fail();
-}
-
-/** "eth0 (index 2, mtu 1500) IPv4 192.168.1.10 public 203.0.113.7, chosen by --iface" */
-export function describeExternalInterface(e: ExternalInterface): string {
-  const fams = ([4, 6] as const).filter((f) => e.addr[f]).map((f) => {
-    const a = e.addr[f]!;
-    const p = e.publicIP[f];
-    return `IPv${f} ${formatIP(a)}${p && !ipEquals(p, a) ? ` public ${formatIP(p)}` : ''}`;
-  });
-  return `${e.name} (index ${e.index}, mtu ${e.mtu}) ${fams.join(', ')}, chosen by ${e.chosenBy}`;
 }

@@ -68,8 +68,14 @@ export class KernelEventWatch {
   constructor(owned: () => OwnedKernelObjects, onChange: (reason: string) => void, everyMs = 200) {
     this.mon = NetlinkMonitor.open(RTMGRP.LINK | RTMGRP.NEIGH | RTMGRP.IPV4_ROUTE | RTMGRP.IPV6_ROUTE);
     this.timer = setInterval(() => {
-      const { messages, overrun } = this.mon.drain();
-      const why = firstReason(messages, overrun, owned());
+      let why: string | null;
+      try {
+        const { messages, overrun } = this.mon.drain();
+        why = firstReason(messages, overrun, owned());
+      } catch (e) {
+        // An unreadable notification is no reason to stop: the full pass finds what changed.
+        why = `notification read failed (${(e as Error).message})`;
+      }
       if (why) onChange(why);
     }, everyMs);
   }

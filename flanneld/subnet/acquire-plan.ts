@@ -9,6 +9,7 @@
 import { ipEquals, networkOf, overlaps, type CIDR } from '../../shared/ip';
 import type { Family, Lease, LeaseAttrs, NetworkConfig, PerFamily } from '../types';
 import { allocateSubnet, isCompatible } from './allocate';
+import { enabledFamilies } from '../network-config';
 
 export type AcquirePlan =
   /** Rewrite our own key (CAS on its mod_revision) with our attrs and a fresh TTL. */
@@ -18,8 +19,6 @@ export type AcquirePlan =
   /** Create the key (only if absent). */
   | { kind: 'create'; subnets: PerFamily<CIDR>; reason: 'prev' | 'allocated'; deletes: Lease[] };
 
-export const enabledFamilies = (c: NetworkConfig): Family[] =>
-  [4, 6].filter((f) => (f === 4 ? c.enableIPv4 : c.enableIPv6)) as Family[];
 
 /** Every enabled family has a compatible subnet and no disabled family has one. */
 export function leaseFits(config: NetworkConfig, subnets: PerFamily<CIDR>): boolean {

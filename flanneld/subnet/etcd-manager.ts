@@ -16,7 +16,9 @@ import { relistJitterMs } from './relist-jitter';
 import type { RelistJitterOptions } from './relist-jitter';
 import { EtcdLiveness } from './liveness';
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+import type { LogFn } from '../log';
+
+export type { LogFn };
 
 export interface ManagerStatus {
   connected: boolean;
@@ -63,8 +65,6 @@ export interface EtcdSubnetManagerOptions {
 }
 
 export const RACE_RETRIES = 10;
-/** flannel's subnetTTL (24 h); the daemon's default for ttlSeconds. */
-export const DEFAULT_TTL_SECONDS = 86400;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const WATCH_MIN_MS = 100;
@@ -151,15 +151,32 @@ export class EtcdSubnetManager implements SubnetManager {
     let backoff = 0;
     const ttl = this.o.ttlSeconds;
     const margin = Math.min(this.o.renewMarginSeconds, ttl / 2);
+    // One pending renewal or retry at a time: watch events and reconnects also call renew(), and
+    // each success reschedules; a second timer chain would never stop.
+    let pending: NodeJS.Timeout | undefined;
+    const next = (ms: number, fn: () => void): void => {
+      if (pending) {
+        clearTimeout(pending);
+        this.timers.delete(pending);
+      }
+      if (this.stopped) return;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (pending === t) pending = undefined;
+        if (!this.stopped) fn();
+      }, ms);
+      pending = t;
+      this.timers.add(t);
+    };
     const fail = (e: Error, retry: () => void): void => {
       hooks.onError?.(e);
       this.log('warn', `lease ${current.keyName}: ${e.message}`);
       backoff = nextBackoff(backoff, RETRY_MIN_MS, RETRY_MAX_MS, this.random);
-      this.after(backoff, retry);
+      next(backoff, retry);
     };
     const schedule = (): void => {
       const at = (this.leaseExpiresAt ?? Date.now() + ttl * 1000) - margin * 1000;
-      this.after(Math.max(0, at - Date.now()), () => void renew());
+      next(Math.max(0, at - Date.now()), () => void renew());
     };
     const reacquire = async (): Promise<void> => {
       if (busy || this.stopped) return;
@@ -172,7 +189,10 @@ export class EtcdSubnetManager implements SubnetManager {
           const holder = await this.reg.get(current.keyName);
           if (holder && holder.etcdLease === current.etcdLease) {
             busy = false;
-            return; // still ours after all (a stale delete event)
+            // Still ours after all (a stale delete event): keep watching and renewing it.
+            watchOwn();
+            schedule();
+            return;
           }
           // Someone else holds it now (or it is ours under a lease that is not this one): go
           // through the full acquisition, which reuses it only when it carries our identity.
@@ -190,8 +210,14 @@ export class EtcdSubnetManager implements SubnetManager {
         current = got;
         backoff = 0;
         this.log(changed ? 'warn' : 'info', `lease re-acquired: ${got.keyName}${changed ? ' (the subnet CHANGED)' : ''}`);
-        hooks.onReacquired?.(got, changed);
         busy = false;
+        // The lease is held whatever the caller does with it: a failing hook must not stop its
+        // renewal (the caller repairs its own state on its next pass).
+        try {
+          hooks.onReacquired?.(got, changed);
+        } catch (e) {
+          hooks.onError?.(e as Error);
+        }
         watchOwn();
         schedule();
       } catch (e) {
@@ -258,7 +284,11 @@ export class EtcdSubnetManager implements SubnetManager {
     let backoff = 0;
     let known = 0;
     let w: Watcher | null = null;
+    let restarting = false;
     const restart = (why: string): void => {
+      // One re-list at a time: a stale watcher's late events must not cancel the new cycle.
+      if (restarting) return;
+      restarting = true;
       if (w) {
         this.watchers.delete(w);
         void w.cancel().catch(() => undefined);
@@ -269,7 +299,10 @@ export class EtcdSubnetManager implements SubnetManager {
       // Every node sees the same break at once: spread the re-lists by the cluster's size.
       const jitter = relistJitterMs(known, this.random, this.o.relistJitter);
       this.log('debug', `lease watch: re-list in ${backoff + jitter} ms (backoff ${backoff}, jitter ${jitter} for ${known} leases)`);
-      this.after(backoff + jitter, () => void cycle());
+      this.after(backoff + jitter, () => {
+        restarting = false;
+        void cycle();
+      });
     };
     const cycle = async (): Promise<void> => {
       if (this.stopped) return;
@@ -288,14 +321,19 @@ export class EtcdSubnetManager implements SubnetManager {
       w = watcher;
       this.watchers.add(watcher);
       let wasDown = false;
+      const current = (): boolean => w === watcher;
       watcher.on('connected', () => {
         this.reg.stats.rpcCount++;
+        if (!current()) return;
         if (wasDown) return restart('reconnected (events may have been skipped)');
         backoff = 0;
       });
       watcher.on('disconnected', () => { wasDown = true; });
-      watcher.on('error', (e: Error) => restart(e.message));
+      watcher.on('error', (e: Error) => {
+        if (current()) restart(e.message);
+      });
       watcher.on('put', (kv) => {
+        if (!current()) return;
         try {
           onEvent({ type: 'added', lease: this.reg.toLease(kv.key.toString(), kv.value.toString(), String(kv.lease), String(kv.mod_revision)) });
         } catch (e) {
@@ -304,6 +342,7 @@ export class EtcdSubnetManager implements SubnetManager {
         }
       });
       watcher.on('delete', (kv, prev) => {
+        if (!current()) return;
         const key = kv.key.toString();
         try {
           const value = prev ? prev.value.toString() : '{}';

@@ -146,8 +146,11 @@ test('value validation names the flag and the value', () => {
     [['--public-ip=host'], 'invalid value "host" for --public-ip: not an IP address'],
     [['--subnet-lease-renew-margin=0'], 'invalid value "0" for --subnet-lease-renew-margin: must be from 1 to 1439 minutes'],
     [['--subnet-lease-renew-margin=1h'], 'invalid value "1h" for --subnet-lease-renew-margin: must be an integer (minutes)'],
-    [['--subnet-lease-ttl=4'], 'invalid value "4" for --subnet-lease-ttl: must be at least 5 seconds'],
-    [['--iptables-resync=0'], 'invalid value "0" for --iptables-resync: must be at least 1 seconds'],
+    [['--subnet-lease-ttl=4'], 'invalid value "4" for --subnet-lease-ttl: must be from 5 to 2147483 seconds'],
+    // Timers take at most 2^31−1 ms: a longer TTL or resync period would fire every millisecond.
+    [['--subnet-lease-ttl=2147484'], 'invalid value "2147484" for --subnet-lease-ttl: must be from 5 to 2147483 seconds'],
+    [['--iptables-resync=99999999'], 'invalid value "99999999" for --iptables-resync: must be from 1 to 2147483 seconds'],
+    [['--iptables-resync=0'], 'invalid value "0" for --iptables-resync: must be from 1 to 2147483 seconds'],
     [['--healthz-port=65536'], 'invalid value "65536" for --healthz-port: must be from 0 to 65535'],
     [['--healthz-port=x'], 'invalid value "x" for --healthz-port: must be an integer'],
     [['--healthz-ip=localhost'], 'invalid value "localhost" for --healthz-ip: not an IP address'],
