@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import { NetlinkSocket } from '../shared/netlink';
-import { formatCIDR, type CIDR } from '../shared/ip';
+import { cidrEquals, formatCIDR, type CIDR } from '../shared/ip';
 import { writeFileAtomic } from '../shared/state/atomic-file';
 import { mkdirAll } from '../shared/state/mkdir-all';
 import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
@@ -301,7 +301,7 @@ export class Daemon {
       return !(['4', '6'] as const).some((f) => {
         const a = l.subnets[Number(f) as Family];
         const b = own.subnets[Number(f) as Family];
-        return a && b && formatCIDR(a) === formatCIDR(b);
+        return a && b && cidrEquals(a, b);
       });
     });
   }

@@ -1,6 +1,7 @@
 // mk-docker-opts (flannel's dist/mk-docker-opts.sh, flanneld.md §10) without its route check:
 // turns the flannel env into dockerd options so dockerd's bridge takes this node's subnet.
 // Pure: getopts-style arguments in, the docker env file's text out.
+import { DEFAULT_SUBNET_FILE } from '../shared/subnet-env/format';
 
 export const MK_DOCKER_OPTS_USAGE = `mk-docker-opts [-f FLANNEL-ENV-FILE] [-d DOCKER-ENV-FILE] [-i] [-c] [-m] [-k COMBINED-KEY]
 
@@ -49,7 +50,7 @@ const FLAGS = new Set(['i', 'c', 'm']);
 /** getopts "f:d:icmk:?h": clustered flags (-ic), an option's value attached (-kX) or next (-k X), `--` ends. */
 export function parseMkDockerOptsArgs(argv: string[]): MkDockerOptsArgs {
   const o: MkDockerOptsArgs = {
-    flannelEnv: '/run/flannel/subnet.env',
+    flannelEnv: DEFAULT_SUBNET_FILE,
     dockerEnv: '/run/docker_opts.env',
     individual: false,
     combined: false,

@@ -1,4 +1,5 @@
 // createBackend: the config's Backend.Type → its BackendNetwork (the main loop's one seam).
+import { SUPPORTED_BACKENDS } from '../network-config';
 import type { NetworkConfig } from '../types';
 import type { NetlinkSocket } from '../../shared/netlink';
 import type { ExternalInterface } from '../datapath/external-iface';
@@ -33,6 +34,6 @@ export function createBackend(
     case 'alloc':
       return new AllocNetwork(ext);
     default:
-      throw new BackendError(config.backend.type, `unsupported backend type ${JSON.stringify(config.backend.type)} (supported: vxlan, host-gw, alloc)`);
+      throw new BackendError(config.backend.type, `unsupported backend type ${JSON.stringify(config.backend.type)} (supported: ${SUPPORTED_BACKENDS.join(', ')})`);
   }
 }

@@ -3,7 +3,7 @@
 // the default route out of the node. Its metric is far above any connected route's (cni0's is 0
 // for IPv4, 256 for IPv6), so cni0's route wins whenever it is up. It carries our protocol and is
 // kept here, not by the reconciler (ownership.ts counts unicast routes only).
-import { type CIDR, contains, formatCIDR } from '../../shared/ip';
+import { type CIDR, cidrEquals, contains, formatCIDR } from '../../shared/ip';
 import * as nl from '../../shared/netlink';
 import type { Family, PerFamily } from '../types';
 import { RTPROT_FLANNEL } from './ownership';
@@ -15,8 +15,6 @@ export interface BlackholeDiff {
   del: nl.RouteInfo[];
 }
 
-const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && formatCIDR(a) === formatCIDR(b);
-
 /**
  * Pure: from one family's routes with our protocol, the blackhole to add (our subnet's, when
  * missing) and the blackholes of ours inside the network to delete (an older subnet's).
@@ -24,7 +22,7 @@ const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && formatC
 export function blackholeDiff(routes: nl.RouteInfo[], own: CIDR | undefined, network: CIDR): BlackholeDiff {
   const ours = routes.filter((r) => r.protocol === RTPROT_FLANNEL && r.type === nl.constants.RTN_BLACKHOLE && r.dst.ip.family === network.ip.family);
   const inNetwork = ours.filter((r) => r.dst.prefix >= network.prefix && contains(network, r.dst.ip));
-  const keep = inNetwork.filter((r) => own && sameCIDR(r.dst, own) && r.metric === BLACKHOLE_METRIC);
+  const keep = inNetwork.filter((r) => own && cidrEquals(r.dst, own) && r.metric === BLACKHOLE_METRIC);
   return {
     add: own && keep.length === 0 ? [own] : [],
     del: inNetwork.filter((r) => !keep.includes(r)),

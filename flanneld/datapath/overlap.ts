@@ -2,7 +2,7 @@
 // routes for the leases win or lose against the node's routes by prefix length, either way one
 // side breaks): refused at start with the address or route named. Pure; overlap-check.ts reads
 // the kernel. The reference checks none of this.
-import { formatCIDR, formatIP, overlaps, contains, type CIDR } from '../../shared/ip';
+import { cidrEquals, formatCIDR, formatIP, overlaps, contains, type CIDR } from '../../shared/ip';
 import type { RouteInfo } from '../../shared/netlink';
 
 export interface OverlapInput {
@@ -27,8 +27,6 @@ export interface Overlap {
   network: CIDR;
   what: string;
 }
-
-const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && formatCIDR(a) === formatCIDR(b);
 
 function describeRoute(r: RouteInfo & { dev?: string }): string {
   const parts = [`route ${formatCIDR(r.dst)}`];
@@ -55,7 +53,7 @@ export function findOverlaps(i: OverlapInput): Overlap[] {
       if (i.routeFilter && !i.routeFilter(r)) continue;
       if (r.protocol === i.ownProtocol) continue;
       if (r.dev !== undefined && i.ownDevices.includes(r.dev)) continue;
-      if (i.ownSubnets.some((s) => sameCIDR(s, r.dst))) continue;
+      if (i.ownSubnets.some((s) => cidrEquals(s, r.dst))) continue;
       out.push({ network: n, what: `the ${describeRoute(r)}` });
     }
   }

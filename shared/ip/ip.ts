@@ -166,6 +166,9 @@ export function prevIP(ip: IP): IP {
 
 export const ipEquals = (a: IP, b: IP): boolean => a.family === b.family && a.value === b.value;
 
+/** Same address and prefix length (host bits included, as written). */
+export const cidrEquals = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && ipEquals(a.ip, b.ip);
+
 /** Orders by family, then value. */
 export function compareIP(a: IP, b: IP): number {
   if (a.family !== b.family) return a.family - b.family;

@@ -12,7 +12,7 @@ import { eventually } from '../helpers/flanneld-proc';
 import { builds } from '../helpers/plugins';
 
 const CONFIG = { Network: '10.2.0.0/16', Backend: { Type: 'vxlan' } };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../shared/sleep';
 
 for (const build of builds()) {
   describe(`flanneld restart without loss (${build.label} build)`, () => {
