@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ratio, stats, type Stats } from './stats';
+import { PLUGIN_BUN_FLAGS, PLUGIN_BUN_FLAGS_TEXT } from './bun-flags';
 
 const ROOT = path.resolve(__dirname, '../..');
 const GO_DIR = '/usr/lib/cni';
@@ -83,7 +84,7 @@ export function benchFloors(): Floors {
   try {
     fs.writeFileSync(path.join(dir, 'empty.js'), '');
     const empty = path.join(dir, 'empty');
-    const b = spawnSync(BUN, ['build', '--compile', '--bytecode', '--minify', path.join(dir, 'empty.js'), '--outfile', empty]);
+    const b = spawnSync(BUN, ['build', ...PLUGIN_BUN_FLAGS, path.join(dir, 'empty.js'), '--outfile', empty]);
     if (b.status !== 0) throw new Error(`bun build of the empty program failed: ${b.stderr}`);
     const ours = path.join(ROOT, 'dist/standalone/bin/bridge');
     const s: Record<'t' | 'e' | 'v', number[]> = { t: [], e: [], v: [] };
@@ -108,7 +109,7 @@ export function floorsMarkdown(f: Floors): string {
     '| program | median | p95 |',
     '|---|---|---|',
     `| /bin/true | ${f.binTrue.median} | ${f.binTrue.p95} |`,
-    `| empty program, compiled like ours (\`bun build --compile --bytecode --minify\`) | ${f.emptyBun.median} | ${f.emptyBun.p95} |`,
+    `| empty program, compiled like ours (\`${PLUGIN_BUN_FLAGS_TEXT}\`) | ${f.emptyBun.median} | ${f.emptyBun.p95} |`,
     `| our standalone \`CNI_COMMAND=VERSION bridge\` | ${f.version.median} | ${f.version.p95} |`,
     '',
     `VERSION / empty Bun program: ${ratio(f.version.median, f.emptyBun.median)}. Peak RSS of the empty Bun program: ${f.emptyBunRssKiB} KiB.`,

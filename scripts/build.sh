@@ -23,6 +23,8 @@ bash scripts/build-native.sh
 step "typescript"
 rm -rf "$OUT"
 node_modules/.bin/tsc -p tsconfig.json --outDir "$OUT"
+# shared/native/addon.ts requires ../../build/Release/cni_native.node: the same path from out/.
+mkdir -p "$OUT/build/Release" && cp build/Release/cni_native.node "$OUT/build/Release/"
 # etcd3 reads its .proto files from node_modules at load time: embed them for the daemon's bundles.
 node -e 'const fs=require("fs"),d="node_modules/etcd3/proto",o={};for(const f of fs.readdirSync(d))if(f.endsWith(".proto"))o[f]=fs.readFileSync(d+"/"+f,"utf8");fs.writeFileSync(process.argv[1],"module.exports = "+JSON.stringify(o)+";\n")' "$OUT/flanneld/etcd/etcd-protos.generated.js"
 
@@ -51,8 +53,17 @@ chmod 0755 "$DIST/node/flanneld/flanneld.js"
 
 step "standalone executables (bun build --compile)"
 mkdir -p "$DIST/standalone"
-"$BUN" build --compile --bytecode --minify "$OUT/plugins/multicall.js" --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
-"$BUN" build --compile --minify "$OUT/flanneld/main.js" --outfile "$DIST/standalone/flanneld" >/dev/null
+# A compiled Bun program by default loads .env and bunfig.toml from its working directory at
+# start: a runtime's cwd must not change a plugin's or the daemon's environment (and the lookup
+# costs ~0.3 ms per call).
+NO_AUTOLOAD=(--no-compile-autoload-dotenv --no-compile-autoload-bunfig)
+# The plugins are bundled from the TypeScript sources as one scope-hoisted CommonJS program:
+# bundling tsc's per-file CommonJS output instead keeps a wrapper and a require per module,
+# which cost ~2 ms per call (host-local ADD 13.4 -> 11.2 ms, DEL 10.5 -> 8.4 ms, measured).
+# Lazy require()s stay lazy: Bun wraps a module reached only through require() in an
+# initialiser that runs on the first call.
+"$BUN" build --compile --bytecode --minify --format=cjs "${NO_AUTOLOAD[@]}" plugins/multicall.ts --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
+"$BUN" build --compile --minify "${NO_AUTOLOAD[@]}" "$OUT/flanneld/main.js" --outfile "$DIST/standalone/flanneld" >/dev/null
 
 step "plugin dirs"
 bash scripts/install.sh --dest "$DIST/standalone/bin" --daemon-dest "$DIST/standalone/bin" --runtime standalone --quiet

@@ -55,8 +55,10 @@ export function native(): NativeAddon {
 
 function loadAddon(): NativeAddon {
   try {
-    // Path is relative to out/shared/native/ (the compiled location every build starts from).
-    return require('../../../build/Release/cni_native.node') as NativeAddon;
+    // Relative to shared/native/: the standalone build bundles the TypeScript sources, where this
+    // is <repo>/build/Release; build.sh copies the addon to out/build/Release for the tsc output
+    // that the Node bundles and the tests start from.
+    return require('../../build/Release/cni_native.node') as NativeAddon;
   } catch (err) {
     // The standalone build unpacks the addon into $TMPDIR first; a noexec TMPDIR makes that
     // dlopen fail. Load the same bytes from a memfd instead (memfd-load.ts).
