@@ -2,7 +2,7 @@
 // errors that carry the tool's own stderr. Binaries are found on PATH (plus the sbin
 // directories a runtime's PATH sometimes lacks) and can be overridden per tool with
 // CNI_TS_<TOOL> (e.g. CNI_TS_IPTABLES_RESTORE=/usr/sbin/iptables-legacy-restore).
-import { childProcess } from '../child-process';
+import { runCaptured } from '../child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { timed } from '../cni/timing';
@@ -80,18 +80,11 @@ export function runTool(t: Tool, args: readonly string[], input?: string): ToolO
   if (!bin) {
     throw new NetfilterError(`${t} not found (PATH=${process.env.PATH ?? ''}; set ${toolEnvName(t)} to override)`, t, null, '');
   }
-  const r = timed(`netfilter:${t}`, () =>
-    childProcess().spawnSync(bin, args as string[], {
-      input: input ?? '',
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, LC_ALL: 'C' },
-    }),
-  );
+  const r = timed(`netfilter:${t}`, () => runCaptured(bin, args, input ?? '', { ...process.env, LC_ALL: 'C' }));
   if (r.error) {
     throw new NetfilterError(`failed to run ${describe(t, args)}: ${r.error.message}`, t, null, '');
   }
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function failure(t: Tool, args: readonly string[], out: ToolOutput, batch?: string): NetfilterError {
