@@ -3,7 +3,7 @@
 import { ATTACHMENT_KEYS, readValidAttachments } from '../../shared/cni/attachments';
 import * as realDelegate from '../../shared/cni/delegate';
 import { CniError, ErrorCode, internalError, toCniError, wrapError } from '../../shared/cni/errors';
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import type { AnyResult } from '../../shared/cni/types';
 import { DEFAULT_DATA_DIR, type FlannelConf, parseFlannelConf } from './config';

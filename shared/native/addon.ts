@@ -1,7 +1,7 @@
 // The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
 
-import { log } from '../cni/log';
-import { timed } from '../cni/timing';
+import { log } from '../base/log';
+import { timed } from '../base/timing';
 import { loadEmbeddedAddonFromMemfd } from './memfd-load';
 
 export const CLONE_NEWNET = 0x40000000;

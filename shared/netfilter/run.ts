@@ -2,10 +2,10 @@
 // errors that carry the tool's own stderr. Binaries are found on PATH (plus the sbin
 // directories a runtime's PATH sometimes lacks) and can be overridden per tool with
 // CNI_TS_<TOOL> (e.g. CNI_TS_IPTABLES_RESTORE=/usr/sbin/iptables-legacy-restore).
-import { childProcess } from '../child-process';
+import { childProcess } from '../base/child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { timed } from '../cni/timing';
+import { timed } from '../base/timing';
 
 type IPFamily = 4 | 6;
 

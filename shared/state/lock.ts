@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from '../cni/errors';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
-import { timedAsync } from '../cni/timing';
+import { timedAsync } from '../base/timing';
 
 export interface FileLock {
   readonly path: string;
