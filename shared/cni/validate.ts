@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from './errors';
-import { showValue as show } from '../base/show-value';
+import { showValue as show } from '../base/message-text';
 import { timed } from '../base/timing';
 
 function describePath(path: ReadonlyArray<PropertyKey>): string {

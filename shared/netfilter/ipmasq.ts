@@ -2,8 +2,6 @@
 // nftables, compatible with the rules the reference Go bridge makes. Each operation is one
 // batch per family and backend on the normal path; `iptables-save` is read only to reconcile
 // (repeated setup, teardown without addresses, GC).
-import type { Attachment } from '../cni/types';
-import { CniError, ErrorCode } from '../cni/errors';
 import type { CIDR, Family } from '../ip';
 import {
   type IptMasqIds,
@@ -26,13 +24,20 @@ import { iptablesRestore, iptablesSave, iptablesUsable, nftablesUsable, nftApply
 
 type MasqBackend = 'iptables' | 'nftables';
 
+/** An attachment the runtime still knows (CNI GC's valid-attachments entry). */
+interface Attachment {
+  containerID: string;
+  ifname: string;
+}
+
 const FAMILIES: readonly Family[] = [4, 6];
 
-/** The configured `ipMasqBackend`, or the default: iptables unless only nftables is usable. */
-export function chooseMasqBackend(configured: string | undefined): MasqBackend {
-  if (configured === undefined) return !iptablesUsable(4) && nftablesUsable() ? 'nftables' : 'iptables';
-  if (configured === 'iptables' || configured === 'nftables') return configured;
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `unknown ipmasq backend ${goQuote(configured)}`);
+/**
+ * The configured `ipMasqBackend` (validated by the bridge config, which reports an unknown one),
+ * or the default: iptables unless only nftables is usable.
+ */
+export function chooseMasqBackend(configured: MasqBackend | undefined): MasqBackend {
+  return configured ?? (!iptablesUsable(4) && nftablesUsable() ? 'nftables' : 'iptables');
 }
 
 const byFamily = (ips: readonly CIDR[], f: Family): CIDR[] => ips.filter((c) => c.ip.family === f);
@@ -156,13 +161,17 @@ export function setupIPMasq(backend: MasqBackend, ips: CIDR[], network: string, 
 }
 
 // A backend whose tools the host lacks is skipped by the callers, since its rules cannot exist.
-function collect(errors: string[], fn: () => void): void {
+function collect(errors: unknown[], fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    errors.push((e as Error).message);
+    errors.push(e);
   }
 }
+
+/** Every backend's failure in one error, one line each (999 with this text at the CNI boundary). */
+const failures = (errors: unknown[]): AggregateError =>
+  new AggregateError(errors, errors.map((e) => (e as Error).message).join('\n'));
 
 /**
  * Removes this attachment's rules. With `ips` empty (DEL without a netns) the iptables chain and
@@ -175,7 +184,7 @@ function collect(errors: string[], fn: () => void): void {
  * normal DEL runs one tool. Without `expected` both are tried, like the reference.
  */
 export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string, expected?: MasqBackend): void {
-  const errors: string[] = [];
+  const errors: unknown[] = [];
   const usable: Record<MasqBackend, boolean> = { iptables: iptablesUsable(4) || iptablesUsable(6), nftables: nftablesUsable() };
   const remove: Record<MasqBackend, () => boolean> = {
     iptables: () => iptTeardown(ips, iptMasqIds(network, containerId)),
@@ -193,17 +202,17 @@ export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, con
     });
     if (found && b === expected) break;
   }
-  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+  if (errors.length) throw failures(errors);
 }
 
 /** Removes the rules of this network's attachments that are not in `valid`, on both backends. */
 export function gcIPMasq(network: string, valid: Attachment[]): void {
-  const errors: string[] = [];
+  const errors: unknown[] = [];
   if (iptablesUsable(4) || iptablesUsable(6)) collect(errors, () => iptGC(network, valid));
   if (nftablesUsable()) {
     const netPrefix = nftNetworkHash(network) + '-';
     const keep = new Set(valid.map((a) => nftMasqComment(network, a.ifname, a.containerID)));
     collect(errors, () => nftDeleteWhere((r) => !!r.comment && r.comment.startsWith(netPrefix) && !keep.has(r.comment)));
   }
-  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+  if (errors.length) throw failures(errors);
 }
