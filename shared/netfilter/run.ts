@@ -163,6 +163,11 @@ export function iptablesUsable(family: IPFamily = 4): boolean {
   return findTool(restoreTool(family)) !== null && findTool(saveTool(family)) !== null;
 }
 
+/** iptables can hold rules in at least one family (a backend that is not usable holds none). */
+export function iptablesUsableAny(): boolean {
+  return iptablesUsable(4) || iptablesUsable(6);
+}
+
 /** nftables is usable when the nft tool exists (same reasoning as iptablesUsable). */
 export function nftablesUsable(): boolean {
   return findTool('nft') !== null;
