@@ -34,7 +34,7 @@ import { createEtcdSubnetManager, type SubnetManager } from './subnet/etcd-manag
 import type { Family, Lease, LeaseEvent, NetworkConfig, PerFamily } from './types';
 
 /** A failure that stops the daemon before it is running (bad config, no interface, TLS refused). */
-export class StartupError extends Error {
+class StartupError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StartupError';

@@ -4,7 +4,7 @@
 import * as http from 'node:http';
 import type { LogFn } from './log';
 
-export interface HealthSource {
+interface HealthSource {
   /** Why the daemon is not ready ([] = ready). */
   notReadyReasons(): string[];
   metricsText(): string;

@@ -3,7 +3,7 @@
 // restart recreates the devices with the MAC other nodes already have in their FDB and neighbour
 // tables (flannel lost them on every restart: flanneld-field.md). Small JSON, replaced atomically.
 import * as path from 'node:path';
-import { randomBytes } from '../shared/crypto-lite';
+import { randomBytes } from '../shared/base/crypto-lite';
 import { readFileIfExists, writeFileAtomic } from '../shared/state/atomic-file';
 import { mkdirAll } from '../shared/state/mkdir-all';
 import type { Family, PerFamily } from './types';

@@ -3,7 +3,7 @@
 // Pure: getopts-style arguments in, the docker env file's text out.
 import { DEFAULT_SUBNET_FILE } from '../shared/subnet-env/format';
 
-export const MK_DOCKER_OPTS_USAGE = `mk-docker-opts [-f FLANNEL-ENV-FILE] [-d DOCKER-ENV-FILE] [-i] [-c] [-m] [-k COMBINED-KEY]
+const MK_DOCKER_OPTS_USAGE = `mk-docker-opts [-f FLANNEL-ENV-FILE] [-d DOCKER-ENV-FILE] [-i] [-c] [-m] [-k COMBINED-KEY]
 
 Generate Docker daemon options based on flannel env file
 OPTIONS:
@@ -27,7 +27,7 @@ export class MkDockerOptsError extends Error {
   }
 }
 
-export interface MkDockerOptsArgs {
+interface MkDockerOptsArgs {
   /** -f: the flannel env file. */
   flannelEnv: string;
   /** -d: the docker env file written. */

@@ -17,7 +17,7 @@ import {
   parseIP,
 } from '../shared/ip';
 import type { BackendConfig, FamilyPlan, NetworkConfig, PerFamily, VxlanConfig } from './types';
-import { showValue as show } from '../shared/cni/show-value';
+import { showValue as show } from '../shared/base/message-text';
 
 /** A config that cannot be used; the message starts with the etcd key when one was given. */
 export class NetworkConfigError extends Error {

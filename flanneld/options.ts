@@ -18,7 +18,7 @@ export class OptionsError extends Error {
 import type { LogLevel } from './log';
 
 export type { LogLevel };
-export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 export interface Options {
   /** --etcd-endpoints: etcd client URLs, each `http(s)://host:port`. */
@@ -78,7 +78,7 @@ export interface Options {
 }
 
 /** `<dir of the subnet file>/<its basename without .env>.state.json`. */
-export function defaultStateFile(subnetFile: string): string {
+function defaultStateFile(subnetFile: string): string {
   const base = path.basename(subnetFile).replace(/\.env$/, '');
   return path.join(path.dirname(subnetFile), `${base}.state.json`);
 }
@@ -137,7 +137,7 @@ const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 const SPEC = new Map(FLAGS.map((f) => [f.name, f]));
 
-export const envNameOf = (flag: string): string => `FLANNELD_${flag.toUpperCase().replace(/-/g, '_')}`;
+const envNameOf = (flag: string): string => `FLANNELD_${flag.toUpperCase().replace(/-/g, '_')}`;
 
 export const HELP_TEXT: string = (() => {
   const lines = ['Usage: flanneld [OPTIONS]', '', 'Every option can also be set as FLANNELD_<OPTION> in the environment', '(upper case, - as _, e.g. FLANNELD_ETCD_ENDPOINTS); the command line wins.', ''];

@@ -1,14 +1,13 @@
-// Dead-export check (issue 16): every export of shared/ and plugins/ must be used by another
-// file (product, tests, benchmarks, the daemon). Run by the unit tier and `npm run dead-exports`;
+// Dead-export check (issue 16): every export of shared/, plugins/ and flanneld/ must be used by
+// another file (product, tests, benchmarks). Run by the unit tier and `npm run dead-exports`;
 // exits 1 listing `file:line name` of each export nobody imports (delete it, or drop `export`).
-// flanneld/ is not checked yet (the daemon is being written) but its imports count as uses, and
-// so do a barrel's (index.ts) re-exports. Uses only inside strings (scripts a test runs in
-// another process) are invisible to it: such a test must import what it needs too.
+// A barrel's (index.ts) re-exports count as uses. Uses only inside strings (scripts a test runs
+// in another process) are invisible to it: such a test must import what it needs too.
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CHECKED = [/^shared\//, /^plugins\//];
+const CHECKED = [/^shared\//, /^plugins\//, /^flanneld\//];
 
 function program(): ts.Program {
   const cfgPath = path.join(ROOT, 'tsconfig.json');
@@ -34,6 +33,13 @@ export function deadExports(): string[] {
         let sym = checker.getSymbolAtLocation(n);
         if (sym && sym.flags & ts.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
         for (const d of sym?.declarations ?? []) if (d.getSourceFile() !== f) used.add(d);
+        // `const { x } = require('./m') as typeof import('./m')` (a lazy load): the name is a
+        // local variable, the use is of the module's property `x`.
+        const b = n.parent;
+        if (b && ts.isBindingElement(b) && ts.isObjectBindingPattern(b.parent) && n === (b.propertyName ?? b.name)) {
+          const prop = checker.getTypeAtLocation(b.parent).getProperty(n.text);
+          for (const d of prop?.declarations ?? []) if (d.getSourceFile() !== f) used.add(d);
+        }
       }
       ts.forEachChild(n, visit);
     };

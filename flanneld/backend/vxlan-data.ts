@@ -3,7 +3,7 @@
 import { parseMac } from '../../shared/netlink';
 import { formatMac } from '../../shared/netlink';
 
-export interface VxlanBackendData {
+interface VxlanBackendData {
   vni?: number;
   /** Lower-case "aa:bb:cc:dd:ee:ff". */
   vtepMac: string;

@@ -7,7 +7,7 @@ import * as nl from '../../shared/netlink';
 import type { Log } from './types';
 
 /** The kernel's vxlan UDP port when none is given (vxlan module parameter udp_port). */
-export const KERNEL_DEFAULT_VXLAN_PORT = 8472;
+const KERNEL_DEFAULT_VXLAN_PORT = 8472;
 
 /** The device the backend wants: a full vxlan spec (GBP, MTU and the MAC — persisted or fresh — always given). */
 export type WantedDevice = Required<VxlanSpec>;
@@ -26,7 +26,7 @@ export function incompatibility(l: Link, w: WantedDevice): string | null {
   return null;
 }
 
-export interface EnsuredDevice {
+interface EnsuredDevice {
   link: Link;
   /** True when an existing compatible device was kept. */
   reused: boolean;

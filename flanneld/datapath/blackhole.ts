@@ -10,7 +10,7 @@ import { RTPROT_FLANNEL } from './ownership';
 
 export const BLACKHOLE_METRIC = 1 << 20;
 
-export interface BlackholeDiff {
+interface BlackholeDiff {
   add: CIDR[];
   del: nl.RouteInfo[];
 }
@@ -29,7 +29,7 @@ export function blackholeDiff(routes: nl.RouteInfo[], own: CIDR | undefined, net
   };
 }
 
-export interface BlackholeReport {
+interface BlackholeReport {
   added: string[];
   removed: string[];
   errors: string[];

@@ -13,21 +13,21 @@ export interface Dev {
 }
 
 /** `ip neigh replace <ip> lladdr <mac> dev <dev> nud permanent` */
-export interface NeighObj {
+interface NeighObj {
   dev: Dev;
   ip: IP;
   mac: string;
 }
 
 /** `bridge fdb replace <mac> dev <dev> dst <dst> self permanent` */
-export interface FdbObj {
+interface FdbObj {
   dev: Dev;
   mac: string;
   dst: IP;
 }
 
 /** `ip route replace <dst> via <gw> dev <dev> [onlink] proto flannel` */
-export interface RouteObj {
+interface RouteObj {
   dst: CIDR;
   gw: IP;
   dev: Dev;
@@ -40,9 +40,9 @@ export interface DesiredState {
   routes: RouteObj[];
 }
 
-export const emptyState = (): DesiredState => ({ neighs: [], fdb: [], routes: [] });
+const emptyState = (): DesiredState => ({ neighs: [], fdb: [], routes: [] });
 
-export type Warn = (msg: string) => void;
+type Warn = (msg: string) => void;
 
 /**
  * The lease's subnet and public IP of this family; a warning and null when one is missing, or
@@ -84,7 +84,7 @@ export function sameL2(ip: IP, routes: RouteInfo[], extIndex: number): boolean {
   return !!best && best.gw === undefined && best.index === extIndex;
 }
 
-export interface VxlanDesiredCtx {
+interface VxlanDesiredCtx {
   family: Family;
   /** This family's Network. */
   network: CIDR;

@@ -13,7 +13,7 @@ const RTM_DELLINK = 17;
 const RTM_DELROUTE = 25;
 const RTM_DELNEIGH = 29;
 
-export interface OwnedKernelObjects {
+interface OwnedKernelObjects {
   /** Indexes of our devices (flannel.<VNI>, flannel-v6.<VNI>). */
   links: number[];
 }

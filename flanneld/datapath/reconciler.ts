@@ -17,7 +17,7 @@ export interface ReconcileReport {
 export const emptyReport = (): ReconcileReport => ({ added: [], removed: [], errors: [] });
 
 /** Where this network's owned objects live, for one family. */
-export interface OwnedScope {
+interface OwnedScope {
   family: Family;
   /** The network's Network of this family: our routes have their dst inside it. */
   network: CIDR;
@@ -55,7 +55,7 @@ interface PlannedWrite {
  * (NetlinkSocket.requestBatch), which keeps this order; each failure is reported for its own
  * entry and the rest goes on.
  */
-export function applyDiff(sock: NetlinkSocket, d: Diff, names: Map<number, string>, report: ReconcileReport): void {
+function applyDiff(sock: NetlinkSocket, d: Diff, names: Map<number, string>, report: ReconcileReport): void {
   const planned: PlannedWrite[] = [];
   const plan = (kind: PlannedWrite['kind'], line: string, build: () => nl.NetlinkOp, ignoreMissing = false): void => {
     try {

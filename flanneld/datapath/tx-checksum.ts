@@ -6,7 +6,7 @@
 // periodic reconcile: a re-created device comes back with offload on.
 import { ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM, native } from '../../shared/native/addon';
 
-export interface TxChecksumReport {
+interface TxChecksumReport {
   /** Devices switched off now. */
   changed: string[];
   errors: string[];

@@ -8,7 +8,7 @@ import { Etcd3, castGrpcError, type IOptions } from 'etcd3';
 import { channelFor, diagnoseTls, type TlsMaterial } from './tls';
 import { EtcdOptionError, EtcdTlsError, EtcdUnavailableError } from './errors';
 
-export interface EtcdClientOptions {
+interface EtcdClientOptions {
   endpoints: string[];
   cafile?: string;
   certfile?: string;
@@ -18,7 +18,7 @@ export interface EtcdClientOptions {
   dialTimeoutMs?: number;
 }
 
-export const CALL_DEADLINE_MS = 5000;
+const CALL_DEADLINE_MS = 5000;
 
 interface Endpoint {
   url: string;
@@ -27,7 +27,7 @@ interface Endpoint {
   port: number;
 }
 
-export function parseEndpoint(url: string): Endpoint {
+function parseEndpoint(url: string): Endpoint {
   const m = /^(?:(https?):\/\/)?(\[[0-9a-fA-F:.]+\]|[^:/[\]]+)(?::(\d+))?\/?$/.exec(url.trim());
   if (!m) throw new EtcdOptionError(`etcd endpoint ${JSON.stringify(url)} is not scheme://host:port`);
   const host = m[2]!.replace(/^\[|\]$/g, '');
@@ -46,7 +46,7 @@ function readPem(flag: string, path: string | undefined): Buffer | undefined {
 }
 
 /** The material and endpoints a client was made from, for error diagnosis. */
-export interface EtcdClientInfo {
+interface EtcdClientInfo {
   endpoints: Endpoint[];
   tls: TlsMaterial | null;
 }

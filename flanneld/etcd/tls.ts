@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { EtcdTlsError } from './errors';
 
 /** The SNI/target name given to gRPC; never used for verification. */
-export const TARGET_NAME_OVERRIDE = 'etcd.flanneld.invalid';
+const TARGET_NAME_OVERRIDE = 'etcd.flanneld.invalid';
 
 export interface TlsMaterial {
   ca?: Buffer;
@@ -23,7 +23,7 @@ function sansOf(cert: tls.PeerCertificate): string {
 }
 
 /** A checkServerIdentity that verifies the certificate names `host` (IP SAN or DNS SAN). */
-export function identityCheckFor(host: string): (name: string, cert: tls.PeerCertificate) => Error | undefined {
+function identityCheckFor(host: string): (name: string, cert: tls.PeerCertificate) => Error | undefined {
   return (_name, cert) => {
     const err = tls.checkServerIdentity(host, cert);
     if (!err) return undefined;

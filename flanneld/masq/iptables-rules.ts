@@ -9,10 +9,10 @@ import { deleteLineFor, jumpTarget, ruleLine, type SavedRule, type SavedTable, t
 
 export const MASQ_CHAIN = 'FLANNEL-POSTRTG';
 export const FORWARD_CHAIN = 'FLANNEL-FWD';
-export const MASQ_COMMENT = 'flanneld masq';
-export const FORWARD_COMMENT = 'flanneld forward';
+const MASQ_COMMENT = 'flanneld masq';
+const FORWARD_COMMENT = 'flanneld forward';
 /** kube-proxy marks packets it will masquerade itself with this bit (KUBE-MARK-MASQ). */
-export const KUBE_PROXY_MASQ_MARK = '0x4000/0x4000';
+const KUBE_PROXY_MASQ_MARK = '0x4000/0x4000';
 
 /** A rule in a built-in chain that sends packets to our chain. */
 export interface JumpRule {
@@ -89,9 +89,9 @@ export function restoreBatch(table: string, chain: string, rules: readonly (read
   return tableBatch(table, lines);
 }
 
-export type RuleProblemKind = 'missing' | 'out-of-order' | 'unexpected' | 'missing-jump' | 'extra-jump';
+type RuleProblemKind = 'missing' | 'out-of-order' | 'unexpected' | 'missing-jump' | 'extra-jump';
 
-export interface RuleProblem {
+interface RuleProblem {
   kind: RuleProblemKind;
   /** The rule as an `-A` restore line. */
   line: string;

@@ -16,12 +16,12 @@ export const NFT_TABLE: Record<Family, { family: 'ip' | 'ip6'; name: string }> =
   4: { family: 'ip', name: 'flannel-ipv4' },
   6: { family: 'ip6', name: 'flannel-ipv6' },
 };
-export const NFT_MASQ_CHAIN = 'postrtg';
-export const NFT_FORWARD_CHAIN = 'forward';
+const NFT_MASQ_CHAIN = 'postrtg';
+const NFT_FORWARD_CHAIN = 'forward';
 /** kube-proxy's KUBE-MARK-MASQ bit. */
-export const KUBE_PROXY_MARK_BIT = '0x00004000';
+const KUBE_PROXY_MARK_BIT = '0x00004000';
 
-export interface NftChain {
+interface NftChain {
   name: string;
   comment: string;
   /** The chain's `type … hook … priority …; policy accept;` line. */

@@ -7,7 +7,7 @@ import { FORWARD_CHAIN, MASQ_CHAIN } from './iptables-rules';
 import { NFT_TABLE } from './nft-rules';
 
 /** Our iptables chains, by table. */
-export const IPTABLES_CHAINS: ReadonlyArray<{ table: 'nat' | 'filter'; chain: string }> = [
+const IPTABLES_CHAINS: ReadonlyArray<{ table: 'nat' | 'filter'; chain: string }> = [
   { table: 'nat', chain: MASQ_CHAIN },
   { table: 'filter', chain: FORWARD_CHAIN },
 ];

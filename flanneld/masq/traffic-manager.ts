@@ -25,7 +25,7 @@ export interface TrafficPlan {
   randomFully: boolean;
 }
 
-export interface CleanupReport {
+interface CleanupReport {
   removed: string[];
   errors: string[];
 }

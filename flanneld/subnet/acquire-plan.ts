@@ -11,7 +11,7 @@ import type { Family, Lease, LeaseAttrs, NetworkConfig, PerFamily } from '../typ
 import { allocateSubnet, isCompatible } from './allocate';
 import { enabledFamilies } from '../network-config';
 
-export type AcquirePlan =
+type AcquirePlan =
   /** Rewrite our own key (CAS on its mod_revision) with our attrs and a fresh TTL. */
   | { kind: 'update'; lease: Lease; deletes: Lease[] }
   /** A reservation for us: use it as it is. */

@@ -20,7 +20,7 @@ import type { LogFn } from '../log';
 
 export type { LogFn };
 
-export interface ManagerStatus {
+interface ManagerStatus {
   connected: boolean;
   lastContactMs?: number;
   lastError?: string;
@@ -29,7 +29,7 @@ export interface ManagerStatus {
   probeCount: number;
 }
 
-export interface KeepHooks {
+interface KeepHooks {
   onRenewed?(l: Lease): void;
   onReacquired?(l: Lease, changedSubnet: boolean): void;
   onError?(e: Error): void;
@@ -47,7 +47,7 @@ export interface SubnetManager {
   close(): Promise<void>;
 }
 
-export interface EtcdSubnetManagerOptions {
+interface EtcdSubnetManagerOptions {
   endpoints: string[];
   prefix: string;
   cafile?: string;
@@ -64,7 +64,7 @@ export interface EtcdSubnetManagerOptions {
   relistJitter?: RelistJitterOptions;
 }
 
-export const RACE_RETRIES = 10;
+const RACE_RETRIES = 10;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const WATCH_MIN_MS = 100;
@@ -77,7 +77,7 @@ export function createEtcdSubnetManager(o: EtcdSubnetManagerOptions): SubnetMana
   return new EtcdSubnetManager(client, o);
 }
 
-export class EtcdSubnetManager implements SubnetManager {
+class EtcdSubnetManager implements SubnetManager {
   private readonly reg: EtcdRegistry;
   private readonly log: LogFn;
   private readonly random: () => number;

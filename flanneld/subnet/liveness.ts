@@ -5,7 +5,7 @@
 // unreachable, so readiness says so within idle + timeout + one period.
 import type { RegistryStats } from './registry';
 
-export interface LivenessOptions {
+interface LivenessOptions {
   /** A cheap call that resolves when etcd answers (any answer, even an error reply, is an answer). */
   probe(): Promise<unknown>;
   /** True when the probe's failure means "could not talk to etcd" rather than "etcd said no". */

@@ -8,7 +8,7 @@ import { explainEtcdError } from '../etcd/client';
 import { ConfigNotFoundError, LeaseParseError } from './errors';
 import { formatLeaseValue, parseKeyName, parseLeaseValue } from './lease-codec';
 
-export interface ListResult {
+interface ListResult {
   revision: string;
   leases: Lease[];
   bad: LeaseParseError[];

@@ -5,7 +5,7 @@
 // small cluster resumes at once and a large one within a few seconds.
 
 /** Spread per known lease: 1 s per 1000 leases. */
-export const RELIST_JITTER_PER_LEASE_MS = 1;
+const RELIST_JITTER_PER_LEASE_MS = 1;
 /** Never more than this, whatever the count. */
 export const RELIST_JITTER_MAX_MS = 5000;
 

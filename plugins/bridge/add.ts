@@ -3,7 +3,7 @@
 // it, a bridge this call created), so a failed ADD leaves the node as it was.
 import { delegateAdd, delegateCheckAdd, delegateDel } from '../../shared/cni/delegate';
 import { internalError, wrapError } from '../../shared/cni/errors';
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import type { CmdArgs } from '../../shared/cni/plugin';
 import type { Interface, Result } from '../../shared/cni/types';
 import { toCurrentResult } from '../../shared/cni/convert';
@@ -22,7 +22,7 @@ import { calcGateways } from './gateway';
 import { attachPort } from './host-port';
 import { setupSpoofCheck, spoofchkRefId, teardownSpoofCheck } from './macspoofchk';
 import { buildResult, type BridgeInterfaces } from './result';
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 

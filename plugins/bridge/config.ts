@@ -4,11 +4,12 @@ import { parseCniArgs } from '../../shared/cni/args';
 import { configError } from '../../shared/cni/errors';
 import type { DNS, NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
+import type { NetfilterKind } from '../../shared/netfilter/backend';
 import { collectVlanTrunk, type VlanTrunkEntry } from './vlan';
 
 const DEFAULT_BRIDGE = 'cni0';
 
-type MasqBackend = 'iptables' | 'nftables';
+type MasqBackend = NetfilterKind;
 
 export interface BridgeConf {
   cniVersion: string;

@@ -11,10 +11,10 @@ import { addRoute } from '../../shared/netlink/routes';
 import type { NetlinkSocket } from '../../shared/netlink/socket';
 import type { Link, RouteSpec } from '../../shared/netlink/types';
 import { type NetNS, withNetns, writeSysctl } from '../../shared/netns';
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import { firstGateways } from './gateway';
 import { randomVethName } from './veth-name';
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 

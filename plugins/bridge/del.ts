@@ -3,7 +3,7 @@
 // regardless of the others; the first error is reported after all of them were tried.
 import { delegateDel } from '../../shared/cni/delegate';
 import { toCniError } from '../../shared/cni/errors';
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import type { CmdArgs } from '../../shared/cni/plugin';
 import { parsePrevResult } from '../../shared/cni/convert';
 import { parseCIDR, type CIDR } from '../../shared/ip';

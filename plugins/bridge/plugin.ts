@@ -1,7 +1,7 @@
 // The bridge plugin (reference: containernetworking/plugins plugins/main/bridge), spec 1.1.
 import { readValidAttachments } from '../../shared/cni/attachments';
 import { delegateGC, delegateStatus } from '../../shared/cni/delegate';
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import { gcIPMasq } from '../../shared/netfilter/ipmasq';
 import { getLinkByName } from '../../shared/netlink/links';

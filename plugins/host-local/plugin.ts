@@ -2,10 +2,12 @@
 // reservations as files under <dataDir>/<network>/ (see store.ts). Every command takes the
 // network's lock once and does all its work under it.
 import * as fs from 'node:fs';
+import { errnoText } from '../../shared/base/message-text';
 import { CniError, ErrorCode, internalError, toCniError } from '../../shared/cni/errors';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import { readValidAttachments } from '../../shared/cni/attachments';
 import type { DNS, IPConfig, Result } from '../../shared/cni/types';
+import { LockError, LockTimeoutError } from '../../shared/state/lock';
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import { CURRENT_VERSION } from '../../shared/cni/version';
 import { type IP, formatIP, parseCIDR } from '../../shared/ip';
@@ -15,20 +17,24 @@ import { isEmptyDNS, readResolvConf } from './dns';
 import { rangeSetContains } from './range-set';
 import { type DiskStore, withStore } from './store';
 
-/** "ENOTDIR: not a directory, mkdir '/x'" — Node's fs messages already start with the errno name. */
-const errnoText = (e: unknown): string => {
-  const err = e as { code?: string; message?: string };
-  const msg = err.message ?? String(e);
-  return err.code && !msg.startsWith(err.code) ? `${err.code}: ${msg}` : msg;
-};
+/**
+ * The network lock's errors as CNI errors, with the lock's own text: a timeout is 11 ("try again
+ * later": the holder is alive, the kernel drops a dead holder's flock at once), any other lock
+ * failure 999. Undefined for errors that are not the lock's.
+ */
+export function lockCniError(e: unknown): CniError | undefined {
+  if (e instanceof LockTimeoutError) return new CniError(ErrorCode.TryAgainLater, e.message);
+  if (e instanceof LockError) return internalError(e.message);
+  return undefined;
+}
 
-/** Store I/O failures (mkdir, lock file) become 999 errors naming the path; CniErrors pass through. */
+/** Store I/O failures (mkdir, files) become 999 errors naming the path; lock and CNI errors keep their text. */
 async function storeCall<T>(dir: string, fn: (s: DiskStore) => T | Promise<T>): Promise<T> {
   try {
     return await withStore(dir, fn);
   } catch (e) {
     if (e instanceof CniError) throw e;
-    throw internalError(`host-local: state directory ${dir}: ${errnoText(e)}`);
+    throw lockCniError(e) ?? internalError(`host-local: state directory ${dir}: ${errnoText(e)}`);
   }
 }
 
@@ -125,8 +131,9 @@ async function status(a: CmdArgs): Promise<void> {
     // Opening (creating) the lock file proves new files can be made; access() catches EROFS/EACCES.
     await withStore(sc.networkDir, (s) => fs.accessSync(s.dir, fs.constants.W_OK));
   } catch (e) {
-    if (e instanceof CniError && e.code === ErrorCode.TryAgainLater) throw e;
-    throw notReady(e instanceof CniError ? e.message : errnoText(e));
+    // A busy lock is no reason to call the plugin unusable: the runtime should just try again.
+    if (e instanceof LockTimeoutError) throw lockCniError(e);
+    throw notReady(errnoText(e));
   }
   let st: ReturnType<typeof fs.statfsSync> | undefined;
   try {

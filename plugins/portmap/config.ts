@@ -7,9 +7,9 @@ import type { NetConf, Result } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
 import { type CIDR, type IP, parseCIDR, parseIP } from '../../shared/ip';
 import { goQuote } from '../../shared/netfilter/names';
+import type { NetfilterKind } from '../../shared/netfilter/backend';
 import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
 
-type PortmapBackend = 'iptables' | 'nftables';
 type Protocol = 'tcp' | 'udp' | 'sctp';
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
 
@@ -27,7 +27,7 @@ export interface PortMapping {
 export interface PortMapConf {
   cniVersion: string;
   name: string;
-  backend: PortmapBackend;
+  backend: NetfilterKind;
   snat: boolean;
   masqAll: boolean;
   markMasqBit: number;
@@ -96,7 +96,7 @@ export function checkConditions(field: 'conditionsV4' | 'conditionsV6', conds: r
 const CHAIN_NAME_RE = /^[^\s\x00-\x1f\x7f"'\\!-][^\s\x00-\x1f\x7f"'\\]{0,27}$/;
 
 /** Which backend a list of conditions is written for: iptables tokens start with '-' or '!'. */
-function conditionsBackend(conds: readonly string[] | undefined): PortmapBackend | undefined {
+function conditionsBackend(conds: readonly string[] | undefined): NetfilterKind | undefined {
   if (!conds || conds.length === 0 || conds[0] === '') return undefined;
   return conds[0]!.startsWith('-') || conds[0]!.startsWith('!') ? 'iptables' : 'nftables';
 }
@@ -115,10 +115,10 @@ const hostProbe: BackendProbe = { iptables: () => iptablesUsable(4), nftables: (
  */
 function chooseBackend(
   configured: string | undefined,
-  opts: Record<PortmapBackend, string[]>,
+  opts: Record<NetfilterKind, string[]>,
   probe: BackendProbe,
-): PortmapBackend {
-  let backend: PortmapBackend;
+): NetfilterKind {
+  let backend: NetfilterKind;
   if (configured !== undefined) {
     if (configured !== 'iptables' && configured !== 'nftables') throw configError(`unrecognized backend ${goQuote(configured)}`);
     backend = configured;
@@ -129,7 +129,7 @@ function chooseBackend(
   } else {
     backend = !probe.iptables() && probe.nftables() ? 'nftables' : 'iptables';
   }
-  const wrong: PortmapBackend = backend === 'iptables' ? 'nftables' : 'iptables';
+  const wrong: NetfilterKind = backend === 'iptables' ? 'nftables' : 'iptables';
   if (opts[wrong].length > 0) {
     throw configError(`${backend} backend was requested but configuration contains ${wrong}-specific options [${opts[wrong].join(' ')}]`);
   }
@@ -199,7 +199,7 @@ export function parsePortMapConf(conf: NetConf, ifname: string, probe: BackendPr
   const conditionsV6 = raw.conditionsV6 ?? undefined;
   checkConditions('conditionsV4', conditionsV4);
   checkConditions('conditionsV6', conditionsV6);
-  const opts: Record<PortmapBackend, string[]> = { iptables: [], nftables: [] };
+  const opts: Record<NetfilterKind, string[]> = { iptables: [], nftables: [] };
   if (raw.externalSetMarkChain != null) opts.iptables.push('externalSetMarkChain');
   const b4 = conditionsBackend(conditionsV4);
   if (b4) opts[b4].push('conditionsV4');

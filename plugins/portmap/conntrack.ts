@@ -1,6 +1,6 @@
 // Stale UDP conntrack entries for a host port keep sending a flow to the old destination
 // (a dead pod's address) until they expire, so they are deleted when a mapping changes.
-import { log } from '../../shared/cni/log';
+import { log } from '../../shared/base/log';
 import type { Family } from '../../shared/ip';
 import { runTool } from '../../shared/netfilter/run';
 import type { PortMapping } from './config';

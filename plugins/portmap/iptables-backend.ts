@@ -3,7 +3,8 @@
 // chains flushed by a firewall reload, repeated ADD, DEL of something already gone).
 import type { CIDR, Family } from '../../shared/ip';
 import { parseSave } from '../../shared/netfilter/restore';
-import { iptablesRestore, iptablesSave, iptablesUsable, NetfilterError } from '../../shared/netfilter/run';
+import { iptablesRestore, iptablesSave, iptablesUsable, iptablesUsableAny, NetfilterError } from '../../shared/netfilter/run';
+import type { PortmapBackend } from './backend';
 import {
   addFastBatch,
   addReconcileBatch,
@@ -21,8 +22,7 @@ import type { UdpForward } from './conntrack';
 
 const famName = (f: Family): string => (f === 4 ? 'ipv4' : 'ipv6');
 
-/** Sets up forwarding to one container address. */
-export function iptForward(c: RuleConf, cid: string, net: CIDR): void {
+function iptForward(c: RuleConf, cid: string, net: CIDR): void {
   const f = net.ip.family;
   try {
     iptablesRestore(f, addFastBatch(c, cid, net));
@@ -43,8 +43,8 @@ export function iptForward(c: RuleConf, cid: string, net: CIDR): void {
  * (DEL without prevResult) a family whose nat table cannot even be listed (no IPv6 NAT in
  * the kernel) holds nothing of ours and is skipped, like the reference's maybeGetIptables.
  */
-export function iptUnforward(c: RuleConf, cid: string, families: readonly Family[], guessed = false): void {
-  if (!iptablesUsable(4) && !iptablesUsable(6)) {
+function iptUnforward(c: RuleConf, cid: string, families: readonly Family[], guessed: boolean): void {
+  if (!iptablesUsableAny()) {
     throw new Error('neither iptables nor ip6tables is usable');
   }
   for (const f of families) {
@@ -71,8 +71,7 @@ export function iptUnforward(c: RuleConf, cid: string, families: readonly Family
   }
 }
 
-/** Verifies a container's rules for one address; throws the reference's message when one is missing. */
-export function iptCheck(c: RuleConf, cid: string, net: CIDR): void {
+function iptCheck(c: RuleConf, cid: string, net: CIDR): void {
   const f = net.ip.family;
   const { batch, items } = checkBatch(c, cid, net);
   try {
@@ -93,11 +92,8 @@ export function iptCheck(c: RuleConf, cid: string, net: CIDR): void {
   }
 }
 
-/**
- * Removes the forwarding of this network's containers that are not in `validCids`; returns
- * the UDP forwards removed (their conntrack entries are the caller's to delete).
- */
-export function iptGC(net: string, validCids: readonly string[]): UdpForward[] {
+/** GC; the conntrack entries of the UDP forwards it returns are the caller's to delete. */
+function iptGC(net: string, validCids: readonly string[]): UdpForward[] {
   const errors: string[] = [];
   const removed: UdpForward[] = [];
   let listed = 0;
@@ -121,3 +117,13 @@ export function iptGC(net: string, validCids: readonly string[]): UdpForward[] {
   if (listed === 0 && errors.length) throw new Error(errors.join('; '));
   return removed;
 }
+
+export const iptablesPortmap: PortmapBackend = {
+  kind: 'iptables',
+  usable: iptablesUsableAny,
+  forward: iptForward,
+  // Without prevResult addresses the families are guessed (see iptUnforward).
+  unforward: (c, cid, families, nets) => iptUnforward(c, cid, families, nets.length === 0),
+  check: iptCheck,
+  gc: iptGC,
+};

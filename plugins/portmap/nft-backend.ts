@@ -2,7 +2,8 @@
 // own table (`nft -j -a list table <fam> cni_hostport`) to find rules and their handles.
 import { formatIP, type CIDR, type Family } from '../../shared/ip';
 import { deleteRuleCmd, type NftRule, rulesOf } from '../../shared/netfilter/nft';
-import { nftApply, nftListJson } from '../../shared/netfilter/run';
+import { nftablesUsable, nftApply, nftListJson } from '../../shared/netfilter/run';
+import type { PortmapBackend } from './backend';
 import type { RuleConf } from './iptables-rules';
 import type { UdpForward } from './conntrack';
 import { checkRules, NFT_TABLE, nftAddBatch, type NftFamily, ownedRules, staleRules, udpForwardOf } from './nft-rules';
@@ -28,7 +29,7 @@ function deleteRules(rules: readonly NftRule[]): void {
   }
 }
 
-export function nftForward(c: RuleConf, cid: string, net: CIDR): void {
+function nftForward(c: RuleConf, cid: string, net: CIDR): void {
   try {
     nftApply(nftAddBatch(c, cid, net));
   } catch (e) {
@@ -37,20 +38,20 @@ export function nftForward(c: RuleConf, cid: string, net: CIDR): void {
 }
 
 /** Deletes this (network, container)'s rules in the given families with one nft batch. */
-export function nftUnforward(c: RuleConf, cid: string, families: readonly Family[], containerNets: readonly CIDR[]): void {
+function nftUnforward(c: RuleConf, cid: string, families: readonly Family[], containerNets: readonly CIDR[]): void {
   const ips = containerNets.map((n) => formatIP(n.ip));
   const doomed: NftRule[] = [];
   for (const f of families) doomed.push(...ownedRules(listRules(nftFam(f)), c.name, cid, ips));
   deleteRules(doomed);
 }
 
-export function nftCheck(c: RuleConf, cid: string, net: CIDR): void {
+function nftCheck(c: RuleConf, cid: string, net: CIDR): void {
   const err = checkRules(listRules(nftFam(net.ip.family)), c, cid, net);
   if (err) throw new Error(err);
 }
 
 /** Deletes the rules of this network's containers not in `validCids`; returns the UDP forwards removed. */
-export function nftGC(net: string, validCids: readonly string[]): UdpForward[] {
+function nftGC(net: string, validCids: readonly string[]): UdpForward[] {
   const doomed: NftRule[] = [];
   const removed: UdpForward[] = [];
   for (const f of [4, 6] as const) {
@@ -64,3 +65,12 @@ export function nftGC(net: string, validCids: readonly string[]): UdpForward[] {
   deleteRules(doomed);
   return removed;
 }
+
+export const nftPortmap: PortmapBackend = {
+  kind: 'nftables',
+  usable: nftablesUsable,
+  forward: nftForward,
+  unforward: nftUnforward,
+  check: nftCheck,
+  gc: nftGC,
+};

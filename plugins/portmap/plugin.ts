@@ -7,12 +7,20 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
 import { readValidAttachments } from '../../shared/cni/attachments';
 import type { AnyResult } from '../../shared/cni/types';
 import type { Family } from '../../shared/ip';
-import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
+import type { NetfilterKind } from '../../shared/netfilter/backend';
+import type { PortmapBackend } from './backend';
 import { containerNets, parsePortMapConf, type PortMapConf } from './config';
 import { flushUdpConntrack, flushUdpConntrackTo, type UdpForward } from './conntrack';
-import { iptCheck, iptForward, iptGC, iptUnforward } from './iptables-backend';
 import { enableRouteLocalnet } from './localnet';
-import { nftCheck, nftForward, nftGC, nftUnforward } from './nft-backend';
+
+/**
+ * The backends, each loaded on first use: a call loads the rule code of the backend its config
+ * names and not the other's (GC, which cleans both, loads both). In the order GC runs them.
+ */
+const BACKENDS: Record<NetfilterKind, () => PortmapBackend> = {
+  iptables: () => (require('./iptables-backend') as typeof import('./iptables-backend')).iptablesPortmap,
+  nftables: () => (require('./nft-backend') as typeof import('./nft-backend')).nftPortmap,
+};
 
 function parse(a: CmdArgs, wrap: boolean): PortMapConf {
   try {
@@ -41,8 +49,9 @@ async function add(a: CmdArgs): Promise<AnyResult> {
   const c = parse(a, true);
   if (!c.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, 'must be called as chained plugin');
   if (c.mappings.length === 0) return passThrough(a);
+  const backend = BACKENDS[c.backend]();
   for (const net of containerNets(c)) {
-    run(() => (c.backend === 'iptables' ? iptForward(c, a.containerId, net) : nftForward(c, a.containerId, net)));
+    run(() => backend.forward(c, a.containerId, net));
     flushUdpConntrack(c.mappings, net.ip.family);
     if (net.ip.family === 4 && c.snat) run(() => enableRouteLocalnet(net.ip));
   }
@@ -55,13 +64,8 @@ async function del(a: CmdArgs): Promise<void> {
   if (c.mappings.length === 0) return;
   const nets = containerNets(c);
   // With prevResult only the families the container has; without, both (idempotent).
-  const guessed = nets.length === 0;
-  const families: Family[] = guessed ? [4, 6] : nets.map((n) => n.ip.family);
-  run(() =>
-    c.backend === 'iptables'
-      ? iptUnforward(c, a.containerId, families, guessed)
-      : nftUnforward(c, a.containerId, families, nets),
-  );
+  const families: Family[] = nets.length === 0 ? [4, 6] : nets.map((n) => n.ip.family);
+  run(() => BACKENDS[c.backend]().unforward(c, a.containerId, families, nets));
   // A flow of the deleted pod must not pin the host port to its (soon reused) address.
   for (const f of families) flushUdpConntrack(c.mappings, f);
 }
@@ -70,8 +74,9 @@ async function check(a: CmdArgs): Promise<void> {
   const c = parse(a, false);
   if (!c.prevResult) throw internalError('Required prevResult missing');
   if (c.mappings.length === 0) return;
+  const backend = BACKENDS[c.backend]();
   for (const net of containerNets(c)) {
-    run(() => (c.backend === 'iptables' ? iptCheck(c, a.containerId, net) : nftCheck(c, a.containerId, net)));
+    run(() => backend.check(c, a.containerId, net));
   }
 }
 
@@ -83,11 +88,10 @@ async function gc(a: CmdArgs): Promise<void> {
   const cids = [...new Set(valid.map((v) => v.containerID))];
   const errors: string[] = [];
   const removed: UdpForward[] = [];
-  if (iptablesUsable(4) || iptablesUsable(6)) {
-    try { removed.push(...iptGC(c.name, cids)); } catch (e) { errors.push((e as Error).message); }
-  }
-  if (nftablesUsable()) {
-    try { removed.push(...nftGC(c.name, cids)); } catch (e) { errors.push((e as Error).message); }
+  for (const load of Object.values(BACKENDS)) {
+    const backend = load();
+    if (!backend.usable()) continue;
+    try { removed.push(...backend.gc(c.name, cids)); } catch (e) { errors.push((e as Error).message); }
   }
   // As on DEL: a tracked UDP flow would keep reaching the removed container's (reusable) address.
   flushUdpConntrackTo(removed);
@@ -96,8 +100,7 @@ async function gc(a: CmdArgs): Promise<void> {
 
 async function status(a: CmdArgs): Promise<void> {
   const c = parse(a, false);
-  const ok = c.backend === 'iptables' ? iptablesUsable(4) || iptablesUsable(6) : nftablesUsable();
-  if (!ok) {
+  if (!BACKENDS[c.backend]().usable()) {
     throw new CniError(ErrorCode.PluginNotAvailable, `portmap: ${c.backend} backend is not usable: its tools are not installed (PATH=${process.env.PATH ?? ''})`);
   }
 }

@@ -8,7 +8,7 @@
 // is touched: read as "nothing is valid" it would release the resources of every live pod.
 import { CniError, ErrorCode } from './errors';
 import type { Attachment, NetConf } from './types';
-import { showValue as show } from './show-value';
+import { showValue as show } from '../base/message-text';
 
 const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
 /** The misspelt key of the first 1.1.0 spec text, still sent by libcni (cni#1101). */

@@ -2,7 +2,7 @@
 // gets the same environment with CNI_COMMAND overridden and the complete config bytes.
 // When the file found in CNI_PATH is our own build, its handler runs in this process through
 // the same dispatcher, so validation, version handling and errors are identical to an exec.
-import { childProcess } from '../child-process';
+import { childProcess } from '../base/child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUNDLE_HEADER } from './build-marker';
@@ -10,10 +10,10 @@ import { prepareCall, runCommand } from './dispatch';
 import { CniError, ErrorCode } from './errors';
 import type { CmdArgs, Command, Env } from './plugin';
 import { inProcessPlugin } from './registry';
-import { timed, timedAsync } from './timing';
+import { timed, timedAsync } from '../base/timing';
 import type { AnyResult } from './types';
-import { log } from './log';
-import { sleepSync } from '../sleep';
+import { log } from '../base/log';
+import { sleepSync } from '../base/sleep';
 
 /** A plugin type must be a bare file name (libcni): never a path that could leave CNI_PATH. */
 export function validatePluginName(type: string): void {

@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import { convertResult } from './convert';
 import { readCniEnv, ID_RE, isCommand } from './env';
 import { CniError, ErrorCode, toCniError } from './errors';
-import { log } from './log';
+import { log } from '../base/log';
 import type { CmdArgs, Command, Env, Plugin } from './plugin';
 import type { AnyResult, NetConf } from './types';
 import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast, versionText } from './version';
 import { readStdin } from './stdin';
-import { printTimings, timed } from './timing';
+import { printTimings, timed } from '../base/timing';
 import { SUITE_VERSION } from './build-marker';
 
 type Outcome =

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { CniError, ErrorCode } from './errors';
-import { sleepSync } from '../sleep';
+import { sleepSync } from '../base/sleep';
 
 /** Configs are a few KiB; a cap keeps a runaway writer from exhausting memory. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CniError, ErrorCode } from './errors';
-import { showValue as show } from './show-value';
-import { timed } from './timing';
+import { showValue as show } from '../base/message-text';
+import { timed } from '../base/timing';
 
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

@@ -1,7 +1,7 @@
 // The project's N-API addon (native/cni_native.c): the few syscalls Node and Bun lack.
 
-import { log } from '../cni/log';
-import { timed } from '../cni/timing';
+import { log } from '../base/log';
+import { timed } from '../base/timing';
 import { loadEmbeddedAddonFromMemfd } from './memfd-load';
 
 export const CLONE_NEWNET = 0x40000000;
@@ -45,6 +45,25 @@ interface NativeAddon {
   ethtoolValue(ifname: string, cmd: number, data: number): number;
 }
 
+/**
+ * The addon could not be loaded (a missing or foreign build/Release/cni_native.node, a dlopen
+ * refused by a noexec TMPDIR and by the memfd route too). `code` is the loader's (e.g.
+ * 'MODULE_NOT_FOUND', 'ERR_DLOPEN_FAILED') when it gave one. Callers need not tell it apart: at
+ * the CNI boundary it is an internal error (999) with this message, like any other failure.
+ */
+class AddonLoadError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'AddonLoadError';
+  }
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const codeOf = (e: unknown): string | undefined => (e as { code?: string }).code;
+
 let addon: NativeAddon | undefined;
 
 /** Loads the addon once. The static relative path lets ncc and `bun build --compile` embed it. */
@@ -66,14 +85,10 @@ function loadAddon(): NativeAddon {
     try {
       fallback = loadEmbeddedAddonFromMemfd<NativeAddon>();
     } catch (memfdErr) {
-      const why = memfdErr instanceof Error ? memfdErr.message : String(memfdErr);
-      const first = err instanceof Error ? err.message : String(err);
-      throw Object.assign(new Error(`${first}; loading it from a memfd failed too: ${why}`), {
-        code: (err as { code?: string }).code,
-      });
+      throw new AddonLoadError(`${messageOf(err)}; loading it from a memfd failed too: ${messageOf(memfdErr)}`, codeOf(err));
     }
-    if (!fallback) throw err;
-    log.debug(`native addon: loaded from a memfd (${err instanceof Error ? err.message : String(err)})`);
+    if (!fallback) throw new AddonLoadError(messageOf(err), codeOf(err));
+    log.debug(`native addon: loaded from a memfd (${messageOf(err)})`);
     return fallback;
   }
 }

@@ -1,10 +1,10 @@
 // Source NAT for a bridge attachment's addresses (the bridge plugin's ipMasq), iptables or
 // nftables, compatible with the rules the reference Go bridge makes. Each operation is one
 // batch per family and backend on the normal path; `iptables-save` is read only to reconcile
-// (repeated setup, teardown without addresses, GC).
-import type { Attachment } from '../cni/types';
-import { CniError, ErrorCode } from '../cni/errors';
+// (repeated setup, teardown without addresses, GC). Both backends implement MasqBackend and
+// live in this one module (a bridge call loads it either way; two would cost a load more).
 import type { CIDR, Family } from '../ip';
+import type { NetfilterBackend, NetfilterKind } from './backend';
 import {
   type IptMasqIds,
   iptMasqIds,
@@ -22,17 +22,31 @@ import {
 import { formatChainName, goQuote } from './names';
 import { deleteRuleCmd, type NftRule, rulesOf } from './nft';
 import { commentOf, deleteLineFor, jumpTarget, parseSave, type SavedTable } from './restore';
-import { iptablesRestore, iptablesSave, iptablesUsable, nftablesUsable, nftApply, nftListJson, NetfilterError } from './run';
+import { iptablesRestore, iptablesSave, iptablesUsable, iptablesUsableAny, nftablesUsable, nftApply, nftListJson, NetfilterError } from './run';
 
-type MasqBackend = 'iptables' | 'nftables';
+/** An attachment the runtime still knows (CNI GC's valid-attachments entry). */
+interface Attachment {
+  containerID: string;
+  ifname: string;
+}
 
 const FAMILIES: readonly Family[] = [4, 6];
 
-/** The configured `ipMasqBackend`, or the default: iptables unless only nftables is usable. */
-export function chooseMasqBackend(configured: string | undefined): MasqBackend {
-  if (configured === undefined) return !iptablesUsable(4) && nftablesUsable() ? 'nftables' : 'iptables';
-  if (configured === 'iptables' || configured === 'nftables') return configured;
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `unknown ipmasq backend ${goQuote(configured)}`);
+/** One attachment's masquerade rules, on one backend. */
+interface MasqBackend extends NetfilterBackend {
+  setup(ips: readonly CIDR[], network: string, ifname: string, containerId: string): void;
+  /** Removes the attachment's rules; returns whether there were any. */
+  teardown(ips: readonly CIDR[], network: string, ifname: string, containerId: string): boolean;
+  /** Removes the rules of this network's attachments that are not in `valid`. */
+  gc(network: string, valid: readonly Attachment[]): void;
+}
+
+/**
+ * The configured `ipMasqBackend` (validated by the bridge config, which reports an unknown one),
+ * or the default: iptables unless only nftables is usable.
+ */
+export function chooseMasqBackend(configured: NetfilterKind | undefined): NetfilterKind {
+  return configured ?? (!iptablesUsable(4) && nftablesUsable() ? 'nftables' : 'iptables');
 }
 
 const byFamily = (ips: readonly CIDR[], f: Family): CIDR[] => ips.filter((c) => c.ip.family === f);
@@ -125,6 +139,14 @@ function iptGC(network: string, valid: readonly Attachment[]): void {
   }
 }
 
+const iptablesMasq: MasqBackend = {
+  kind: 'iptables',
+  usable: iptablesUsableAny,
+  setup: (ips, network, _ifname, containerId) => iptSetup(ips, iptMasqIds(network, containerId)),
+  teardown: (ips, network, _ifname, containerId) => iptTeardown(ips, iptMasqIds(network, containerId)),
+  gc: iptGC,
+};
+
 // ---------------------------------------------------------------- nftables
 
 function nftMasqRules(): NftRule[] {
@@ -146,23 +168,45 @@ function nftDeleteWhere(pred: (r: NftRule) => boolean): number {
   return doomed.length;
 }
 
+const nftMasq: MasqBackend = {
+  kind: 'nftables',
+  usable: nftablesUsable,
+  setup: nftSetup,
+  teardown(_ips, network, ifname, containerId) {
+    const prefix = nftInstanceHash(network, ifname, containerId);
+    return nftDeleteWhere((r) => r.comment?.startsWith(prefix) ?? false) > 0;
+  },
+  gc(network, valid) {
+    const netPrefix = nftNetworkHash(network) + '-';
+    const keep = new Set(valid.map((a) => nftMasqComment(network, a.ifname, a.containerID)));
+    nftDeleteWhere((r) => !!r.comment && r.comment.startsWith(netPrefix) && !keep.has(r.comment));
+  },
+};
+
 // ---------------------------------------------------------------- API
 
+/** In the order the reference tries them: iptables first. */
+const BACKENDS: Record<NetfilterKind, MasqBackend> = { iptables: iptablesMasq, nftables: nftMasq };
+const ALL: readonly MasqBackend[] = Object.values(BACKENDS);
+
 /** Masquerades traffic from `ips` leaving their subnets, tagged with this attachment's identity. */
-export function setupIPMasq(backend: MasqBackend, ips: CIDR[], network: string, ifname: string, containerId: string): void {
+export function setupIPMasq(kind: NetfilterKind, ips: CIDR[], network: string, ifname: string, containerId: string): void {
   if (ips.length === 0) return;
-  if (backend === 'iptables') iptSetup(ips, iptMasqIds(network, containerId));
-  else nftSetup(ips, network, ifname, containerId);
+  BACKENDS[kind].setup(ips, network, ifname, containerId);
 }
 
 // A backend whose tools the host lacks is skipped by the callers, since its rules cannot exist.
-function collect(errors: string[], fn: () => void): void {
+function collect(errors: unknown[], fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    errors.push((e as Error).message);
+    errors.push(e);
   }
 }
+
+/** Every backend's failure in one error, one line each (999 with this text at the CNI boundary). */
+const failures = (errors: unknown[]): AggregateError =>
+  new AggregateError(errors, errors.map((e) => (e as Error).message).join('\n'));
 
 /**
  * Removes this attachment's rules. With `ips` empty (DEL without a netns) the iptables chain and
@@ -174,36 +218,23 @@ function collect(errors: string[], fn: () => void): void {
  * held nothing of this attachment (the config or the host's tools changed since the ADD), so a
  * normal DEL runs one tool. Without `expected` both are tried, like the reference.
  */
-export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string, expected?: MasqBackend): void {
-  const errors: string[] = [];
-  const usable: Record<MasqBackend, boolean> = { iptables: iptablesUsable(4) || iptablesUsable(6), nftables: nftablesUsable() };
-  const remove: Record<MasqBackend, () => boolean> = {
-    iptables: () => iptTeardown(ips, iptMasqIds(network, containerId)),
-    nftables: () => {
-      const prefix = nftInstanceHash(network, ifname, containerId);
-      return nftDeleteWhere((r) => r.comment?.startsWith(prefix) ?? false) > 0;
-    },
-  };
-  const order: MasqBackend[] = expected === 'nftables' ? ['nftables', 'iptables'] : ['iptables', 'nftables'];
+export function teardownIPMasq(ips: CIDR[], network: string, ifname: string, containerId: string, expected?: NetfilterKind): void {
+  const errors: unknown[] = [];
+  const order = expected ? [BACKENDS[expected], ...ALL.filter((b) => b.kind !== expected)] : ALL;
   for (const b of order) {
-    if (!usable[b]) continue;
+    if (!b.usable()) continue;
     let found = false;
     collect(errors, () => {
-      found = remove[b]();
+      found = b.teardown(ips, network, ifname, containerId);
     });
-    if (found && b === expected) break;
+    if (found && b.kind === expected) break;
   }
-  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+  if (errors.length) throw failures(errors);
 }
 
 /** Removes the rules of this network's attachments that are not in `valid`, on both backends. */
 export function gcIPMasq(network: string, valid: Attachment[]): void {
-  const errors: string[] = [];
-  if (iptablesUsable(4) || iptablesUsable(6)) collect(errors, () => iptGC(network, valid));
-  if (nftablesUsable()) {
-    const netPrefix = nftNetworkHash(network) + '-';
-    const keep = new Set(valid.map((a) => nftMasqComment(network, a.ifname, a.containerID)));
-    collect(errors, () => nftDeleteWhere((r) => !!r.comment && r.comment.startsWith(netPrefix) && !keep.has(r.comment)));
-  }
-  if (errors.length) throw new CniError(ErrorCode.Internal, errors.join('\n'));
+  const errors: unknown[] = [];
+  for (const b of ALL) if (b.usable()) collect(errors, () => b.gc(network, valid));
+  if (errors.length) throw failures(errors);
 }

@@ -1,7 +1,7 @@
 // Chain names and rule comments shared with the reference plugins (pkg/utils). These strings
 // are a contract: rules made by the Go plugins must be found by ours and vice versa, so the
 // hashing, truncation and quoting reproduce the reference byte for byte.
-import { sha512Hex } from '../crypto-lite';
+import { sha512Hex } from '../base/crypto-lite';
 
 /** iptables (xtables) chain names are at most 28 characters; the reference always fills them. */
 const MAX_CHAIN_LENGTH = 28;

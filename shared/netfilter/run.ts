@@ -2,10 +2,10 @@
 // errors that carry the tool's own stderr. Binaries are found on PATH (plus the sbin
 // directories a runtime's PATH sometimes lacks) and can be overridden per tool with
 // CNI_TS_<TOOL> (e.g. CNI_TS_IPTABLES_RESTORE=/usr/sbin/iptables-legacy-restore).
-import { runCaptured } from '../child-process';
+import { runCaptured } from '../base/child-process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { timed } from '../cni/timing';
+import { timed } from '../base/timing';
 
 type IPFamily = 4 | 6;
 
@@ -154,6 +154,11 @@ export function nftListJson(what: readonly string[]): unknown | undefined {
  */
 export function iptablesUsable(family: IPFamily = 4): boolean {
   return findTool(restoreTool(family)) !== null && findTool(saveTool(family)) !== null;
+}
+
+/** iptables can hold rules in at least one family (a backend that is not usable holds none). */
+export function iptablesUsableAny(): boolean {
+  return iptablesUsable(4) || iptablesUsable(6);
 }
 
 /** nftables is usable when the nft tool exists (same reasoning as iptablesUsable). */

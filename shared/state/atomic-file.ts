@@ -4,7 +4,7 @@
 // fsyncs a power cut can leave a zero-length file behind (flannel-io/cni-plugin#43).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from '../crypto-lite';
+import { randomBytes } from '../base/crypto-lite';
 
 interface AtomicWriteOptions {
   /** Exact mode of the file (not reduced by the umask). Default 0o600. */

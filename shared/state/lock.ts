@@ -10,11 +10,11 @@
 // between tries loses nearly every race against the reference plugins' blocking waiters and can
 // starve until its timeout. The wait runs on the thread pool, so the event loop is not frozen
 // (plugins may run in-process inside another plugin), and a stuck holder still becomes a
-// precise "try again later" error instead of a hung runtime.
+// precise timeout error (CNI "try again later" to host-local's caller) instead of a hung runtime.
 import * as fs from 'node:fs';
-import { CniError, ErrorCode } from '../cni/errors';
+import { errnoText } from '../base/message-text';
+import { timedAsync } from '../base/timing';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
-import { timedAsync } from '../cni/timing';
 
 export interface FileLock {
   readonly path: string;
@@ -23,10 +23,36 @@ export interface FileLock {
 }
 
 export interface LockOptions {
-  /** Give up after this long (CNI error 11, try again later). Default 60 000 ms. */
+  /** Give up after this long (LockTimeoutError). Default 60 000 ms. */
   timeoutMs?: number;
   /** Mode of the lock file when it is created. Default 0o644. */
   mode?: number;
+}
+
+/** The lock was still held elsewhere when the wait's deadline passed. */
+export class LockTimeoutError extends Error {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number,
+    /** PIDs /proc/locks names as holders ([] when unknown). */
+    readonly holders: readonly number[],
+  ) {
+    const by = holders.length > 0 ? ` (held by pid ${holders.join(', ')})` : '';
+    super(`timed out after ${timeoutMs} ms waiting for the lock on ${path}${by}`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
+/** The lock file could not be opened, or flock(2) failed for another reason than the deadline. */
+export class LockError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'LockError';
+  }
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -43,12 +69,6 @@ function tryLock(fd: number): boolean {
     if (code === 'EWOULDBLOCK' || code === 'EAGAIN') return false;
     throw e;
   }
-}
-
-function errnoText(e: unknown): string {
-  const err = e as { code?: string; message?: string };
-  const msg = err.message ?? String(e);
-  return err.code && !msg.includes(err.code) ? `${err.code}: ${msg}` : msg;
 }
 
 /** dev_t → "maj:min" as /proc/locks prints it (hex), for naming the holder in errors. */
@@ -81,7 +101,7 @@ function openLockFile(path: string, mode: number): number {
   try {
     return fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode);
   } catch (e) {
-    throw new CniError(ErrorCode.Internal, `cannot open lock file ${path}: ${errnoText(e)}`);
+    throw new LockError(`cannot open lock file ${path}: ${errnoText(e)}`, path, e);
   }
 }
 
@@ -98,7 +118,8 @@ function stillSameFile(fd: number, path: string): boolean {
 
 /**
  * Takes an exclusive flock on `path` (created if missing). Resolves once held; rejects with
- * CniError 11 after `timeoutMs`, naming the holder's PID when /proc/locks shows it.
+ * LockTimeoutError after `timeoutMs` (naming the holder's PID when /proc/locks shows it), with
+ * LockError when the file cannot be opened or locked.
  */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<FileLock> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -113,11 +134,9 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
         if (!tryLock(fd)) await timedAsync('lock-wait', () => addon.flockWait(fd, LOCK_EX, Math.max(0, deadline - Date.now())));
       } catch (e) {
         if (!isTimeout(e)) {
-          throw new CniError(ErrorCode.Internal, `cannot lock ${path}: ${errnoText(e)}`);
+          throw new LockError(`cannot lock ${path}: ${errnoText(e)}`, path, e);
         }
-        const holders = lockHolders(fd);
-        const by = holders.length > 0 ? ` (held by pid ${holders.join(', ')})` : '';
-        throw new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock on ${path}${by}`);
+        throw new LockTimeoutError(path, timeoutMs, lockHolders(fd));
       }
       // A lock on a file that was unlinked (or replaced) meanwhile excludes nobody: start over.
       if (stillSameFile(fd, path)) {

@@ -12,7 +12,7 @@ import { backdate, type FlannelNode, ipOf, makeFlannelNode, natRules, NOTHING, p
 import { hostSnapshot } from '../helpers/host-snapshot';
 import { CniPluginError, type Runtime, type RuntimeConf } from '../helpers/libcni';
 import { cleanupAllNetns, ipIn, ipJson, makeNetns, type TestNetns } from '../helpers/netns';
-import { sleepSync } from '../../shared/sleep';
+import { sleepSync } from '../../shared/base/sleep';
 import { builds, tempDir } from '../helpers/plugins';
 import { inNs, ping, tcpFetch, tcpServer, waitReady } from '../helpers/sh';
 

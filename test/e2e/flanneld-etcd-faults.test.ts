@@ -16,7 +16,7 @@ import { builds } from '../helpers/plugins';
 const CONFIG = { Network: '10.2.0.0/16', Backend: { Type: 'vxlan' } };
 const HEALTH_PORT = 9102;
 const OUTAGE_MS = 30_000;
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 const build = builds().find((b) => b.label === 'standalone')!;
 
 const readyz = (n: ClusterNode): { status: number; body: string } => httpIn(n.host.ns.name, `http://127.0.0.1:${HEALTH_PORT}/readyz`);

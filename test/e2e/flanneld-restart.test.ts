@@ -12,7 +12,7 @@ import { eventually } from '../helpers/flanneld-proc';
 import { builds } from '../helpers/plugins';
 
 const CONFIG = { Network: '10.2.0.0/16', Backend: { Type: 'vxlan' } };
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 
 for (const build of builds()) {
   describe(`flanneld restart without loss (${build.label} build)`, () => {

@@ -14,7 +14,7 @@ import { backdate, type FlannelNode, ipOf, makeFlannelNode, natRules, NOTHING, p
 import { normalizedSnapshot } from '../helpers/kill-trials';
 import type { RuntimeConf } from '../helpers/libcni';
 import { cleanupAllNetns, makeNetns, type TestNetns } from '../helpers/netns';
-import { sleepSync } from '../../shared/sleep';
+import { sleepSync } from '../../shared/base/sleep';
 import { builds, tempDir } from '../helpers/plugins';
 import { inNs, ping, sh, tcpFetch, tcpServer, udpEchoServer, udpExchange, waitReady } from '../helpers/sh';
 

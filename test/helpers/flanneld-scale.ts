@@ -15,7 +15,7 @@ export const SCALE_PREFIX = '/scale/network';
 // SubnetMin keeps the daemon's own subnet away from the synthetic ones (10.129.0.0 upwards).
 export const SCALE_CONFIG = { Network: '10.128.0.0/9', SubnetLen: 24, SubnetMin: '10.200.0.0', Backend: { Type: 'vxlan', VNI: 2 } };
 
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 
 export { sleep };
 const hex = (n: number): string => n.toString(16).padStart(2, '0');

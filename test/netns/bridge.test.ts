@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUNDLE_HEADER } from '../../shared/cni/build-marker';
 import { bridgeJson, cleanupAllNetns, execIn, ipIn, ipJson, leakedNetns, makeNetns, type TestNetns } from '../helpers/netns';
-import { sleep } from '../../shared/sleep';
+import { sleep } from '../../shared/base/sleep';
 import { builds } from '../helpers/plugins';
 import { GC_GRACE_MS } from '../../shared/state/gc-grace';
 

@@ -18,7 +18,7 @@ interface Outcome { ok: boolean; r: unknown; code?: number; msg?: string; ms: nu
 function pm(ns: string, cmd: 'add' | 'del' | 'check' | 'gc' | 'status', cid: string, conf: Record<string, unknown>): Outcome {
   const a = { command: cmd.toUpperCase(), containerId: cid, netns: '/run/netns/x', ifname: 'eth0', args: '', path: [], conf };
   const script = `const OUT=${JSON.stringify(OUT)};const a=${JSON.stringify(a)};a.stdin=Buffer.from(JSON.stringify(a.conf));a.env=process.env;
-const {portmapPlugin:p}=require(OUT+'/plugins/portmap/plugin.js');const t=require(OUT+'/shared/cni/timing.js');
+const {portmapPlugin:p}=require(OUT+'/plugins/portmap/plugin.js');const t=require(OUT+'/shared/base/timing.js');
 const t0=performance.now();
 p[${JSON.stringify(cmd)}](a).then(r=>({ok:true,r:r===undefined?null:r}),e=>({ok:false,r:null,code:e.code,msg:e.message})).then(o=>{o.ms=performance.now()-t0;t.printTimings('x');process.stdout.write(JSON.stringify(o));});`;
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8', env: { ...process.env, CNI_TS_TIMING: '1' } });

@@ -6,7 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CmdArgs, Command } from '../../../shared/cni/plugin';
 import type { NetConf, Result } from '../../../shared/cni/types';
-import { hostLocalPlugin as hl } from '../../../plugins/host-local/plugin';
+import { hostLocalPlugin as hl, lockCniError } from '../../../plugins/host-local/plugin';
+import { CniError } from '../../../shared/cni/errors';
+import { LockError, LockTimeoutError } from '../../../shared/state/lock';
 import { GC_GRACE_MS } from '../../../shared/state/gc-grace';
 
 interface Ctx { dataDir: string; root: string }
@@ -273,4 +275,17 @@ test('ADDs from several processes at once: distinct addresses, none lost', async
   assert.equal(all.length, 30);
   assert.equal(new Set(all).size, 30);
   assert.equal(files(c).length, 32);
+});
+
+// The lock throws typed errors; host-local gives them their CNI codes, keeping their text.
+test('lock errors: a timeout is 11 (try again later), any other lock failure 999, others are not the lock\'s', () => {
+  const timeout = lockCniError(new LockTimeoutError('/d/net/lock', 60000, [42]));
+  assert.ok(timeout instanceof CniError);
+  assert.equal(timeout.code, 11);
+  assert.equal(timeout.message, 'timed out after 60000 ms waiting for the lock on /d/net/lock (held by pid 42)');
+  assert.equal(lockCniError(new LockTimeoutError('/d/net/lock', 100, []))?.message, 'timed out after 100 ms waiting for the lock on /d/net/lock');
+  const other = lockCniError(new LockError('cannot lock /d/net/lock: flock: Input/output error (EIO)', '/d/net/lock', undefined));
+  assert.equal(other?.code, 999);
+  assert.equal(other?.message, 'cannot lock /d/net/lock: flock: Input/output error (EIO)');
+  assert.equal(lockCniError(new Error('EIO')), undefined);
 });

@@ -8,6 +8,7 @@ import { allocateAll } from '../../../plugins/host-local/allocator';
 import { canonicalizeRangeSet } from '../../../plugins/host-local/range-set';
 import { DiskStore, parseReservation, withStore } from '../../../plugins/host-local/store';
 import { GC_GRACE_MS } from '../../../shared/state/gc-grace';
+import { LockTimeoutError } from '../../../shared/state/lock';
 import { spawnLockHolder } from '../../helpers/lock-holder';
 
 
@@ -157,7 +158,7 @@ test('a store holder killed with SIGKILL does not delay the next open by more th
   const dir = netdir(t);
   fs.mkdirSync(dir, { recursive: true });
   const child = await spawnLockHolder(t, path.join(dir, 'lock'));
-  await assert.rejects(DiskStore.open(dir, { timeoutMs: 150 }), (e: { code?: number }) => e.code === 11);
+  await assert.rejects(DiskStore.open(dir, { timeoutMs: 150 }), LockTimeoutError);
   const t0 = Date.now();
   child.kill('SIGKILL');
   const s = await DiskStore.open(dir, { timeoutMs: 5000 });

@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes, sha512Hex } from '../../../shared/crypto-lite';
+import { randomBytes, sha512Hex } from '../../../shared/base/crypto-lite';
 
 const bun = path.resolve(__dirname, '../../../../node_modules/@oven/bun-linux-x64/bin/bun');
-const module_ = path.resolve(__dirname, '../../../shared/crypto-lite.js');
+const module_ = path.resolve(__dirname, '../../../shared/base/crypto-lite.js');
 const inputs = ['', 'abc', 'cbr0c0ffee', 'name with "quotes" and ünïcödé ✓', 'x'.repeat(1000)];
 
 describe('crypto-lite', () => {

@@ -54,8 +54,19 @@ test('no plugin loads the netlink barrel or daemon-only operations (vxlan, FDB, 
   }
 });
 
+test('a portmap call loads the rule code of its own backend only', () => {
+  // plugin.ts requires iptables-backend or nft-backend when a call needs it; neither requires the other's rules.
+  assert.deepEqual(has(eagerGraph('plugins/portmap/plugin'), /plugins\/portmap\/(iptables|nft)-(backend|rules)$/), []);
+  assert.deepEqual(has(eagerGraph('plugins/portmap/iptables-backend'), /plugins\/portmap\/nft-|shared\/netfilter\/nft$/), []);
+  assert.deepEqual(has(eagerGraph('plugins/portmap/nft-backend'), /plugins\/portmap\/iptables-|shared\/netfilter\/restore$/), []);
+  // The backend interfaces are types: nothing loads them.
+  assert.deepEqual(has(eagerGraph('plugins/portmap/plugin'), /(portmap|netfilter)\/backend$/), []);
+});
+
 test('the graph reader sees what it should (a check of the test itself)', () => {
   const g = eagerGraph('plugins/bridge/plugin');
   assert.ok(g.has('shared/netlink/links') && g.has('pkg:zod') && g.has('shared/netlink/socket'), [...g].join(' '));
   assert.ok(eagerGraph('shared/netlink/index').has('shared/netlink/vxlan'));
+  assert.ok(eagerGraph('plugins/portmap/iptables-backend').has('plugins/portmap/iptables-rules'));
+  assert.ok(eagerGraph('plugins/portmap/nft-backend').has('plugins/portmap/nft-rules'));
 });

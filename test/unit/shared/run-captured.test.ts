@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCaptured, type CapturedRun } from '../../../shared/child-process';
+import { runCaptured, type CapturedRun } from '../../../shared/base/child-process';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const BUN = path.join(ROOT, 'node_modules/@oven/bun-linux-x64/bin/bun');
-const MODULE = path.join(ROOT, 'out/shared/child-process.js');
+const MODULE = path.join(ROOT, 'out/shared/base/child-process.js');
 
 const CASES: Array<{ name: string; file: string; args: string[]; input: string; check(r: CapturedRun): void }> = [
   {
