@@ -1,5 +1,6 @@
 // The few syscalls Node and Bun do not expose: setns(2), raw netlink sockets, flock(2),
-// AF_UNIX datagrams (sd_notify) and the SIOCETHTOOL ioctl's one-value commands.
+// AF_UNIX datagrams (sd_notify) and the SIOCETHTOOL ioctl's one-value commands; the file
+// syscalls of the standalone build are in fs_ops.c.
 // Pure N-API (node_api.h) so the same binary loads in Node >= 20 and in Bun, including a
 // `bun build --compile` executable. Contract: shared/native/addon.ts.
 #define _GNU_SOURCE
@@ -20,6 +21,8 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <node_api.h>
+
+#include "fs_ops.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -501,5 +504,6 @@ NAPI_MODULE_INIT() {
   def(env, exports, "sdNotify", js_sd_notify);
   def(env, exports, "flockWait", js_flock_wait);
   def(env, exports, "ethtoolValue", js_ethtool_value);
+  register_fs_ops(env, exports);
   return exports;
 }

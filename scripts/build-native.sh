@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/Release/cni_native.node
 # Up to date: skip, so parallel builds (CNI_TS_DIST) never delete build/ under each other.
-if [[ -f $out && $out -nt native/cni_native.c && $out -nt binding.gyp && "${1:-}" != --force ]]; then
+fresh=1
+for src in native/*.c native/*.h binding.gyp; do [[ -f $out && $out -nt $src ]] || fresh=0; done
+if [[ $fresh == 1 && "${1:-}" != --force ]]; then
   echo "up to date: $out"; exit 0
 fi
 [[ "${1:-}" == --force ]] && shift

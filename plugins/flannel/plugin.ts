@@ -10,8 +10,11 @@ import { DEFAULT_DATA_DIR, type FlannelConf, parseFlannelConf } from './config';
 import { buildDelegateConf, buildMinimalDelegateConf, type JsonObject, renderDelegateConf } from './delegate';
 import { listScratch, loadDelegateConf, removeDelegateConf, removeScratchTemps, saveDelegateConf, scratchPath, type ScratchListing } from './scratch';
 import { loadSubnetEnv, type SubnetEnv, SubnetEnvError } from './subnet-env';
-import * as fs from 'node:fs';
+import { sysfs } from '../../shared/native/sysfs';
 import { GC_GRACE_MS, withinGcGrace } from '../../shared/state/gc-grace';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /** What the handlers call outside themselves; tests substitute the delegate calls. */
 export interface FlannelDeps {

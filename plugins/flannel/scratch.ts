@@ -3,13 +3,16 @@
 // config changed in between. Same layout as the reference (files keyed by containerID only), so
 // files written by the reference plugin are found after an upgrade.
 // Sync fs: Bun's first async fs call starts a thread pool (about 0.9 ms of a plugin call).
-import * as fs from 'node:fs';
+import { sysfs } from '../../shared/native/sysfs';
 import * as path from 'node:path';
 import { ID_RE } from '../../shared/cni/env';
 import { CniError, ErrorCode } from '../../shared/cni/errors';
 import { fsyncDir, writeFileAtomic } from '../../shared/state/atomic-file';
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { JsonObject } from './delegate';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /**
  * Temp files of shared/state/atomic-file (`<name>.tmp-<pid>-<hex>`) left by an interrupted write.

@@ -2,9 +2,12 @@
 // flanneld writes it (atomically) once it holds a lease; until then the file does not exist.
 // The format itself is shared with the daemon (shared/subnet-env/format.ts); here its errors
 // become CNI errors. Sync fs: Bun's first async fs call starts a thread pool (about 0.9 ms of a plugin call).
-import * as fs from 'node:fs';
+import { sysfs } from '../../shared/native/sysfs';
 import { CniError, ErrorCode } from '../../shared/cni/errors';
 import { DEFAULT_SUBNET_FILE, parseSubnetEnv as parseFormat, type SubnetEnv, SubnetEnvFormatError } from '../../shared/subnet-env/format';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 export { DEFAULT_SUBNET_FILE, type SubnetEnv };
 

@@ -1,7 +1,10 @@
 // resolv.conf → CNI DNS (the `resolvConf` option).
-import * as fs from 'node:fs';
+import { sysfs } from '../../shared/native/sysfs';
 import type { DNS } from '../../shared/cni/types';
 import { internalError } from '../../shared/cni/errors';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /**
  * Parses resolv.conf text: `nameserver` (each line adds one), `domain`, `search`, `options`

@@ -1,7 +1,7 @@
 // host-local IPAM: hands out addresses from configured ranges, one per range set, and keeps the
 // reservations as files under <dataDir>/<network>/ (see store.ts). Every command takes the
 // network's lock once and does all its work under it.
-import * as fs from 'node:fs';
+import { sysfs, type SysStatFs } from '../../shared/native/sysfs';
 import { errnoText } from '../../shared/base/message-text';
 import { CniError, ErrorCode, internalError, toCniError } from '../../shared/cni/errors';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin';
@@ -16,6 +16,9 @@ import { type HostLocalConfig, loadConfig, loadStoreConfig } from './config';
 import { isEmptyDNS, readResolvConf } from './dns';
 import { rangeSetContains } from './range-set';
 import { type DiskStore, withStore } from './store';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /**
  * The network lock's errors as CNI errors, with the lock's own text: a timeout is 11 ("try again
@@ -135,7 +138,7 @@ async function status(a: CmdArgs): Promise<void> {
     if (e instanceof LockTimeoutError) throw lockCniError(e);
     throw notReady(errnoText(e));
   }
-  let st: ReturnType<typeof fs.statfsSync> | undefined;
+  let st: SysStatFs | undefined;
   try {
     st = fs.statfsSync(sc.networkDir);
   } catch {

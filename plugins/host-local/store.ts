@@ -5,7 +5,7 @@
 //   <dataDir>/<net>/<ip>                  0600, "<containerID trimmed>\r\n<ifname>" (legacy: "<containerID>")
 //   <dataDir>/<net>/last_reserved_ip.<N>  0600, the IP last reserved in range set N, no newline
 // Lookups scan the directory; only entries whose name is an IP address are reservations.
-import * as fs from 'node:fs';
+import { sysfs } from '../../shared/native/sysfs';
 import * as path from 'node:path';
 import type { Attachment } from '../../shared/cni/types';
 import { type IP, formatIP, parseIP } from '../../shared/ip';
@@ -14,6 +14,9 @@ import { fileWithinGcGrace } from '../../shared/state/gc-grace';
 import { type FileLock, type LockOptions, acquireLock } from '../../shared/state/lock';
 import { mkdirAll } from '../../shared/state/mkdir-all';
 import type { ReservationStore } from './allocator';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 const LOCK_FILE = 'lock';
 const LAST_IP_PREFIX = 'last_reserved_ip.';

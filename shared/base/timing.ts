@@ -1,6 +1,7 @@
 // Where the time of one call goes: phases marked by the code, printed as one JSON line on
 // stderr at exit when CNI_TS_TIMING=1 (the benchmark and bench/profile-startup.ts read it).
-import * as fs from 'node:fs';
+import type * as NodeFs from 'node:fs';
+
 const enabled = process.env.CNI_TS_TIMING === '1';
 const t0 = performance.now();
 const phases: Record<string, number> = {};
@@ -35,8 +36,9 @@ export function printTimings(label: string): void {
   const total = performance.now();
   const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(v.toFixed(3))]));
   // fs.writeSync, not process.stderr: Bun builds the Node-compatible stream on first touch (ms).
+  // node:fs is loaded only here, when timing is on (its load is itself start-up cost).
   try {
-    fs.writeSync(2, `CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
+    (require('node:fs') as typeof NodeFs).writeSync(2, `CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
   } catch {
     /* stderr closed */
   }

@@ -3,7 +3,7 @@
 // When the file found in CNI_PATH is our own build, its handler runs in this process through
 // the same dispatcher, so validation, version handling and errors are identical to an exec.
 import { childProcess } from '../base/child-process';
-import * as fs from 'node:fs';
+import { sysfs, type SysStats } from '../native/sysfs';
 import * as path from 'node:path';
 import { BUNDLE_HEADER } from './build-marker';
 import { prepareCall, runCommand } from './dispatch';
@@ -14,6 +14,9 @@ import { timed, timedAsync } from '../base/timing';
 import type { AnyResult } from './types';
 import { log } from '../base/log';
 import { sleepSync } from '../base/sleep';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /** A plugin type must be a bare file name (libcni): never a path that could leave CNI_PATH. */
 export function validatePluginName(type: string): void {
@@ -38,7 +41,7 @@ export function findInPath(type: string, dirs: readonly string[]): string {
   throw new CniError(ErrorCode.Internal, `failed to find plugin "${type}" in path [${dirs.join(' ')}]`);
 }
 
-let selfStat: fs.Stats | null | undefined;
+let selfStat: SysStats | null | undefined;
 
 /** True when `file` is this very executable (standalone) or a Node bundle of this version. */
 function isOwnBuild(file: string): boolean {

@@ -1,6 +1,6 @@
 // The dispatcher every plugin runs through (the reference's pkg/skel): environment and config
 // validation, version reconciliation and gates, result conversion, error reporting.
-import * as fs from 'node:fs';
+import { sysfs, type SysStats } from '../native/sysfs';
 import { convertResult } from './convert';
 import { readCniEnv, ID_RE, isCommand } from './env';
 import { CniError, ErrorCode, toCniError } from './errors';
@@ -11,6 +11,9 @@ import { CURRENT_VERSION, normaliseVersion, SUPPORTED_VERSIONS, versionAtLeast, 
 import { readStdin } from './stdin';
 import { printTimings, timed } from '../base/timing';
 import { SUITE_VERSION } from './build-marker';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 type Outcome =
   | { kind: 'about'; text: string }
@@ -56,7 +59,7 @@ const GATES: Partial<Record<string, string>> = { CHECK: '0.4.0', GC: '1.1.0', ST
 /** CNI_NETNS naming our own netns would configure the node itself (skel's code 8). */
 function refuseOwnNetns(netns: string, env: Env): void {
   if (env.CNI_NETNS_OVERRIDE === '1' || env.CNI_NETNS_OVERRIDE === 'true') return;
-  let theirs: fs.Stats;
+  let theirs: SysStats;
   try {
     theirs = fs.statSync(netns);
   } catch {

@@ -1,6 +1,9 @@
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
 import { CniError, ErrorCode } from './errors';
 import { sleepSync } from '../base/sleep';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /** Configs are a few KiB; a cap keeps a runaway writer from exhausting memory. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;

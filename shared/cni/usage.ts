@@ -1,10 +1,13 @@
 // The text of `--help` / `--version` (of `cni-ts-suite` and of every plugin name): the suite
 // version, which build this is, the plugins, the protocol versions and the environment knobs.
 // Loaded only when such a flag is given, so a CNI call never evaluates it.
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
 import { FALLBACK_DIRS, toolEnvName, TOOLS } from '../netfilter/run';
 import { SUITE_VERSION } from './build-marker';
 import { SUPPORTED_VERSIONS } from './version';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /** The plugins of the suite (scripts/build.sh PLUGINS; test/unit/shared keeps them equal). */
 export const SUITE_PLUGINS = ['flannel', 'bridge', 'host-local', 'portmap'] as const;

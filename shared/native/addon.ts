@@ -17,7 +17,7 @@ export const ETHTOOL_STXCSUM = 0x17;
  * Errors thrown by the addon are Error objects with `code` (errno name, e.g. 'EEXIST')
  * and `errno` (positive number).
  */
-interface NativeAddon {
+export interface NativeAddon {
   /** setns(2) on the calling thread. */
   setns(fd: number, nstype: number): void;
   /** A netlink socket of `protocol` bound in the calling thread's netns, SOCK_CLOEXEC,
@@ -43,6 +43,27 @@ interface NativeAddon {
   /** SIOCETHTOOL with a struct ethtool_value {cmd, data} on device `ifname` (calling thread's
    *  netns); returns data after the call. Throws code 'ENODEV' (no such device), 'EOPNOTSUPP'. */
   ethtoolValue(ifname: string, cmd: number, data: number): number;
+  // File syscalls (native/fs_ops.c) for shared/native/sysfs.ts: each returns its result or -errno
+  // and throws only for wrong argument types. O_CLOEXEC is always added to fsOpen's flags.
+  fsOpen(path: string, flags: number, mode: number): number;
+  fsClose(fd: number): number;
+  /** position < 0: the file offset (read/write); else pread/pwrite. */
+  fsRead(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  fsWrite(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  /** stat (follow=1) / lstat (follow=0) of path, or fstat(fd) when path is null; fills
+   *  out = [dev, ino, mode, nlink, uid, gid, rdev, size, atimeMs, mtimeMs, ctimeMs]. */
+  fsStat(path: string | null, fd: number, follow: number, out: Float64Array): number;
+  /** out = [type, bsize, blocks, bfree, bavail, files, ffree]. */
+  fsStatfs(path: string, out: Float64Array): number;
+  fsMkdir(path: string, mode: number): number;
+  fsAccess(path: string, mode: number): number;
+  fsUnlink(path: string): number;
+  fsRmdir(path: string): number;
+  fsRename(from: string, to: string): number;
+  fsFchmod(fd: number, mode: number): number;
+  fsFsync(fd: number, unused: number): number;
+  /** Names without . and ..; with withTypes=1 each name is followed by its d_type. */
+  fsReaddir(path: string, withTypes: number): string[] | Array<string | number> | number;
 }
 
 /**

@@ -9,8 +9,13 @@
 // is only mmap'ed with PROT_EXEC, never execve'd, so vm.memfd_noexec (Linux >= 6.3) does not
 // stop it either (tested with 2, the strictest setting).
 
-import { closeSync, readFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
+
+// Loaded only on this fallback path: addon.ts imports this module on every call, and in the
+// standalone build loading node:fs costs ~0.85 ms (shared/native/sysfs.ts).
+const nodeFs = (): typeof NodeFs => require('node:fs') as typeof NodeFs;
+const nodePath = (): typeof NodePath => require('node:path') as typeof NodePath;
 
 const MFD_CLOEXEC = 1;
 
@@ -32,7 +37,8 @@ function embeddedAddonBytes(): Buffer | undefined {
   const file = bun?.embeddedFiles.find((f) => /^cni_native(-[^/]*)?\.node$/.test(f.name));
   if (!bun || !file) return undefined;
   // Embedded files live next to the entry point in Bun's virtual filesystem (/$bunfs/root/).
-  return readFileSync(join(dirname(bun.main), file.name));
+  const { dirname, join } = nodePath();
+  return nodeFs().readFileSync(join(dirname(bun.main), file.name));
 }
 
 /**
@@ -50,12 +56,12 @@ export function loadEmbeddedAddonFromMemfd<T>(): T | undefined {
   if (fd < 0) throw new Error('memfd_create failed');
   try {
     let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    while (off < bytes.length) off += nodeFs().writeSync(fd, bytes, off, bytes.length - off);
     const mod = { exports: {} as T };
     process.dlopen(mod, `/proc/self/fd/${fd}`);
     return mod.exports;
   } finally {
     // dlopen keeps its own mapping; the descriptor is no longer needed.
-    closeSync(fd);
+    nodeFs().closeSync(fd);
   }
 }

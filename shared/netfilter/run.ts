@@ -3,9 +3,12 @@
 // directories a runtime's PATH sometimes lacks) and can be overridden per tool with
 // CNI_TS_<TOOL> (e.g. CNI_TS_IPTABLES_RESTORE=/usr/sbin/iptables-legacy-restore).
 import { runCaptured } from '../base/child-process';
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
 import * as path from 'node:path';
 import { timed } from '../base/timing';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 type IPFamily = 4 | 6;
 

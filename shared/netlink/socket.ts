@@ -1,6 +1,6 @@
 // A synchronous NETLINK_ROUTE socket over the project's addon. The socket is bound to the
 // network namespace of the thread that opened it, for its whole life.
-import * as fs from 'fs';
+import { sysfs } from '../native/sysfs';
 import { FlagsGet, Flags } from 'netlink/dist/constants';
 import { NETLINK_ROUTE, native } from '../native/addon';
 import type { NetNS } from '../netns/netns';
@@ -10,6 +10,9 @@ import { decodeDone, decodeError, encodeRequest, isDone, isError, isNoop, isOver
 import type { NetlinkMessage } from './message';
 import { AckCollector, BATCH_CHUNK, encodeBatch } from './batch';
 import type { NetlinkOp } from './batch';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const DUMP_RETRIES = 10;

@@ -2,10 +2,13 @@
 // calling thread, and every syscall Node/Bun make synchronously on the JS thread (netlink
 // socket creation, /proc/sys access) happens in that thread's namespace. A netlink socket
 // opened inside the window stays bound to that namespace after the window closes.
-import * as fs from 'fs';
+import { sysfs } from '../native/sysfs';
 import { CLONE_NEWNET, native } from '../native/addon';
 import { NetnsNotFoundError, NotANetnsError } from './errors';
 import { isNetnsFsType, unknownMagicMessage } from './fsmagic';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 export class NetNS {
   private _fd: number;

@@ -1,6 +1,9 @@
 // sysctls under /proc/sys. Network sysctls resolve against the network namespace of the thread
 // that opens the file, so these act inside the current withNetns() window when called in one.
-import * as fs from 'fs';
+import { sysfs } from '../native/sysfs';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /**
  * The /proc/sys path of a sysctl. The slash form ('net/ipv4/conf/eth0.100/arp_notify') is

@@ -2,9 +2,12 @@
 // the same directory, optionally fsync it, rename(2) it over the target (atomic within one
 // filesystem), then fsync the directory so the rename itself survives a crash. Without the
 // fsyncs a power cut can leave a zero-length file behind (flannel-io/cni-plugin#43).
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
 import * as path from 'node:path';
 import { randomBytes } from '../base/crypto-lite';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 interface AtomicWriteOptions {
   /** Exact mode of the file (not reduced by the umask). Default 0o600. */

@@ -3,7 +3,10 @@
 // issued meanwhile does not list it; releasing that state then would hand the address to another
 // pod while the first ADD completes with it. Age is the file's mtime: written once at the
 // reservation, and comparable across processes and both implementations (Go's host-local too).
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 /** State younger than this is never garbage-collected (an ADD may be in flight). */
 export const GC_GRACE_MS = 60_000;

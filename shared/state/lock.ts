@@ -11,10 +11,13 @@
 // starve until its timeout. The wait runs on the thread pool, so the event loop is not frozen
 // (plugins may run in-process inside another plugin), and a stuck holder still becomes a
 // precise timeout error (CNI "try again later" to host-local's caller) instead of a hung runtime.
-import * as fs from 'node:fs';
+import { sysfs } from '../native/sysfs';
 import { errnoText } from '../base/message-text';
 import { timedAsync } from '../base/timing';
 import { LOCK_EX, LOCK_NB, LOCK_UN, native } from '../native/addon';
+
+// node:fs under Node, the addon's file syscalls in the standalone build (shared/native/sysfs.ts).
+const fs = sysfs();
 
 export interface FileLock {
   readonly path: string;

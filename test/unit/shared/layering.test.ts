@@ -20,7 +20,7 @@ const MAY_USE: Record<string, readonly string[]> = {
   'shared/native': ['shared/base'],
   'shared/netns': ['shared/base', 'shared/native'],
   'shared/netlink': ['shared/base', 'shared/ip', 'shared/native', 'shared/netns'],
-  'shared/netfilter': ['shared/base', 'shared/ip'],
+  'shared/netfilter': ['shared/base', 'shared/ip', 'shared/native'],
   'shared/state': ['shared/base', 'shared/native'],
   // The top of shared/: everything below (and package.json, for the version it reports), but no
   // plugin and not the daemon.

@@ -70,3 +70,12 @@ test('the graph reader sees what it should (a check of the test itself)', () => 
   assert.ok(eagerGraph('plugins/portmap/iptables-backend').has('plugins/portmap/iptables-rules'));
   assert.ok(eagerGraph('plugins/portmap/nft-backend').has('plugins/portmap/nft-rules'));
 });
+
+test('no plugin call loads node:fs or node:child_process eagerly (the standalone build uses the addon and Bun.spawnSync)', () => {
+  for (const p of ['bridge', 'flannel', 'host-local', 'portmap']) {
+    const g = eagerGraph(`plugins/${p}/plugin`);
+    g.forEach((m) => eagerGraph(m).forEach((x) => g.add(x)));
+    for (const entry of ['shared/cni/dispatch', 'shared/cni/stdin']) eagerGraph(entry).forEach((x) => g.add(x));
+    assert.deepEqual(has(g, /^pkg:(node:)?(fs|child_process)$/), [], p);
+  }
+});
