@@ -2,7 +2,7 @@
 // compiled executable. Builds an instrumented copy of the standalone build (same Bun flags;
 // every module's evaluation and every package require timed, see profile-instrument.ts), runs
 // VERSION, host-local ADD/DEL, bridge ADD/DEL, portmap ADD/DEL and a flannel chain ADD/DEL
-// (CNI_TS_TIMING=1 adds stdin, config, schema, addon, stdout, netfilter, delegate phases), and
+// (CNI_TS_TIMING=1 adds stdin, config, validate, addon, stdout, netfilter, delegate phases), and
 // writes the medians to bench/results/profile.md. Needs root (throw-away namespaces).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -5,6 +5,8 @@
 # The daemon flanneld is built the same two ways but as its own executable/bundle
 # (dist/standalone/flanneld, dist/node/flanneld/), so plugin calls never load the etcd client or
 # gRPC; dist/*/bin/flanneld is next to the plugins for convenience.
+# The plugins' config validators are generated first (scripts/gen-validators.ts writes
+# plugins/*/config-validators.generated.ts from the zod schemas in plugins/*/config-schema.ts).
 # CNI_TS_OUT / CNI_TS_DIST move out/ and dist/ (parallel work trees build without colliding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,9 @@ step() { printf '==> %s\n' "$*" >&2; }
 
 step "native addon"
 bash scripts/build-native.sh
+
+step "config validators (zod schemas compiled to code: no call loads zod)"
+"$BUN" scripts/gen-validators.ts
 
 step "typescript"
 rm -rf "$OUT"

@@ -1,10 +1,11 @@
 // The bridge plugin's network configuration (reference: plugins/main/bridge NetConf, §2.1).
-import { z } from 'zod';
 import { parseCniArgs } from '../../shared/cni/args';
 import { configError } from '../../shared/cni/errors';
 import type { DNS, NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
 import type { NetfilterKind } from '../../shared/netfilter/backend';
+import type { BridgeConfInput } from './config-schema';
+import { bridgeConfValidator } from './config-validators.generated';
 import { collectVlanTrunk, type VlanTrunkEntry } from './vlan';
 
 const DEFAULT_BRIDGE = 'cni0';
@@ -43,64 +44,6 @@ export interface BridgeConf {
   mac?: string;
 }
 
-const flag = z.boolean().nullish();
-const int = (field: string) =>
-  z.number({ message: `${field} must be an integer` }).int({ message: `${field} must be an integer` }).nullish();
-
-const trunkEntry = z
-  .object({ minID: int('minID'), maxID: int('maxID'), id: int('id') })
-  .passthrough();
-
-const schema = z
-  .object({
-    cniVersion: z.string().nullish(),
-    name: z.string().nullish(),
-    bridge: z
-      .string()
-      .max(15, { message: 'must be at most 15 characters (IFNAMSIZ)' })
-      .regex(/^[^/:\s]*$/, { message: 'must not contain "/", ":" or whitespace' })
-      .refine((s) => s !== '.' && s !== '..', { message: 'is not a valid interface name' })
-      .nullish(),
-    isGateway: flag,
-    isDefaultGateway: flag,
-    forceAddress: flag,
-    ipMasq: flag,
-    ipMasqBackend: z
-      .string()
-      .nullish(),
-    mtu: z
-      .number()
-      .int({ message: 'must be an integer between 0 and 65535' })
-      .min(0, { message: 'must be an integer between 0 and 65535' })
-      .max(65535, { message: 'must be an integer between 0 and 65535' })
-      .nullish(),
-    hairpinMode: flag,
-    promiscMode: flag,
-    vlan: z.number().int({ message: 'must be an integer' }).nullish(),
-    vlanTrunk: z.array(trunkEntry).nullish(),
-    preserveDefaultVlan: flag,
-    macspoofchk: flag,
-    enabledad: flag,
-    disableContainerInterface: flag,
-    portIsolation: flag,
-    ipam: z.object({ type: z.string().nullish() }).passthrough().nullish(),
-    dns: z
-      .object({
-        nameservers: z.array(z.string()).nullish(),
-        domain: z.string().nullish(),
-        search: z.array(z.string()).nullish(),
-        options: z.array(z.string()).nullish(),
-      })
-      .passthrough()
-      .nullish(),
-    args: z
-      .object({ cni: z.object({ mac: z.string().nullish() }).passthrough().nullish() })
-      .passthrough()
-      .nullish(),
-    runtimeConfig: z.object({ mac: z.string().nullish() }).passthrough().nullish(),
-  })
-  .passthrough();
-
 const MAC_RE = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
 
 /**
@@ -121,7 +64,7 @@ function dnsSet(d: DNS | null | undefined): d is DNS {
   return d.nameservers != null || d.search != null || d.options != null || (d.domain != null && d.domain !== '');
 }
 
-function cleanDns(d: z.infer<typeof schema>['dns']): DNS | undefined {
+function cleanDns(d: BridgeConfInput['dns']): DNS | undefined {
   if (!d || !dnsSet(d as DNS)) return undefined;
   const out: DNS = {};
   if (d.nameservers != null) out.nameservers = d.nameservers;
@@ -137,7 +80,7 @@ function cleanDns(d: z.infer<typeof schema>['dns']): DNS | undefined {
  * same variable (the reference bridge rejects it without IgnoreUnknown).
  */
 export function loadBridgeConf(conf: NetConf, cniArgs: string): BridgeConf {
-  const c = validate(schema, conf);
+  const c = validate(bridgeConfValidator, conf);
   const vlan = c.vlan ?? 0;
   if (vlan < 0 || vlan > 4094) throw configError(`invalid VLAN ID ${vlan} (must be between 0 and 4094)`);
   const vlans = collectVlanTrunk((c.vlanTrunk ?? undefined) as VlanTrunkEntry[] | undefined);

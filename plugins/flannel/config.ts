@@ -1,13 +1,13 @@
 // The flannel plugin's own config keys (flannel-io/cni-plugin compatible).
-import { z } from 'zod';
 import { validatePluginName } from '../../shared/cni/delegate';
 import { configError } from '../../shared/cni/errors';
 import type { NetConf } from '../../shared/cni/types';
 import { validate } from '../../shared/cni/validate';
+import { DEFAULT_DATA_DIR } from './config-defaults';
+import { flannelConfValidator } from './config-validators.generated';
 import { DEFAULT_SUBNET_FILE } from './subnet-env';
 
-export const DEFAULT_DATA_DIR = '/var/lib/cni/flannel';
-export { DEFAULT_SUBNET_FILE };
+export { DEFAULT_DATA_DIR, DEFAULT_SUBNET_FILE };
 
 export interface FlannelConf {
   cniVersion: string;
@@ -22,23 +22,6 @@ export interface FlannelConf {
   ipam?: Record<string, unknown>;
   runtimeConfig?: Record<string, unknown>;
 }
-
-const jsonObject = z.record(z.string(), z.unknown());
-const path = (what: string) => z.string().min(1, `must be a non-empty path (${what})`);
-
-// null is accepted where Go's json would leave a nil map, and means "absent".
-const flannelConfSchema = z
-  .object({
-    cniVersion: z.string().default(''),
-    name: z.string(),
-    type: z.string(),
-    subnetFile: path("flanneld's subnet.env").default(DEFAULT_SUBNET_FILE),
-    dataDir: path('scratch directory for delegate configs').default(DEFAULT_DATA_DIR),
-    delegate: jsonObject.nullable().optional(),
-    ipam: z.object({ type: z.string().min(1, 'must be a non-empty plugin name').optional() }).passthrough().nullable().optional(),
-    runtimeConfig: jsonObject.nullable().optional(),
-  })
-  .passthrough();
 
 /** The reference's checks of the `delegate` object, with its exact messages. */
 function checkDelegateKeys(d: Record<string, unknown>): void {
@@ -59,7 +42,7 @@ function checkDelegateKeys(d: Record<string, unknown>): void {
 
 /** Validates the flannel config (code 7 on error) and applies the defaults. */
 export function parseFlannelConf(conf: NetConf): FlannelConf {
-  const c = validate(flannelConfSchema, conf);
+  const c = validate(flannelConfValidator, conf);
   const delegate = c.delegate ?? {};
   checkDelegateKeys(delegate);
   const out: FlannelConf = {

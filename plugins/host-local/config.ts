@@ -1,13 +1,14 @@
 // The host-local `ipam` config, canonicalised: range sets in allocation order, routes, state
 // location, DNS source, and the IPs the runtime asked for.
 import * as path from 'node:path';
-import { z } from 'zod';
 import { parseCniArgs } from '../../shared/cni/args';
 import { configError } from '../../shared/cni/errors';
 import type { NetConf, Route } from '../../shared/cni/types';
-import { lazySchema, validate } from '../../shared/cni/validate';
+import { validate } from '../../shared/cni/validate';
 import { versionAtLeast } from '../../shared/cni/version';
 import { type IP, parseCIDR, parseIP } from '../../shared/ip';
+import type { RangeInput } from './config-schema';
+import { confValidator, storeValidator } from './config-validators.generated';
 import type { RangeSpec } from './range';
 import { type RangeSet, canonicalizeRangeSet, rangeSetFamily, rangeSetsOverlap } from './range-set';
 
@@ -31,61 +32,6 @@ export interface HostLocalConfig extends StoreConfig {
   /** Deduplicated, in request order. */
   requestedIPs: IP[];
 }
-
-// Like Go's net.IP decoding, "" and null mean "not given".
-const optIP = lazySchema(() =>
-  z
-    .string()
-    .refine((s) => s === '' || parseIP(s) !== null, { message: 'must be an IP address' })
-    .nullish(),
-);
-const cidr = lazySchema(() => z.string().refine((s) => parseCIDR(s) !== null, { message: 'must be an address/prefix (CIDR)' }));
-const optInt = lazySchema(() => z.number().int().nullish());
-
-const rangeSchema = lazySchema(() => z.object({ subnet: cidr(), rangeStart: optIP(), rangeEnd: optIP(), gateway: optIP() }).passthrough());
-const rangeSetsSchema = lazySchema(() => z.array(z.array(rangeSchema())));
-const routeSchema = () =>
-  z
-    .object({
-      dst: cidr(),
-      gw: optIP(),
-      mtu: optInt(),
-      advmss: optInt(),
-      priority: optInt(),
-      table: optInt(),
-      scope: optInt(),
-    })
-    .passthrough();
-
-const ipamSchema = () =>
-  z
-    .object({
-      type: z.string().nullish(),
-      subnet: cidr().nullish(),
-      rangeStart: optIP(),
-      rangeEnd: optIP(),
-      gateway: optIP(),
-      ranges: rangeSetsSchema().nullish(),
-      routes: z.array(routeSchema()).nullish(),
-      dataDir: z.string().nullish(),
-      resolvConf: z.string().nullish(),
-    })
-    .passthrough();
-
-// DEL, GC and STATUS parse only this one (loadStoreConfig); ADD and CHECK the full confSchema.
-const storeSchema = lazySchema(() => z.object({ ipam: z.object({ dataDir: z.string().nullish() }).passthrough() }).passthrough());
-
-const confSchema = lazySchema(() =>
-  z
-    .object({
-      ipam: ipamSchema(),
-      runtimeConfig: z.object({ ipRanges: rangeSetsSchema().nullish(), ips: z.array(z.string()).nullish() }).passthrough().nullish(),
-      args: z.object({ cni: z.object({ ips: z.array(z.string()).nullish() }).passthrough().nullish() }).passthrough().nullish(),
-    })
-    .passthrough(),
-);
-
-type RangeInput = z.infer<ReturnType<typeof rangeSchema>>;
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -116,7 +62,7 @@ function storeConfigOf(name: unknown, dataDir: string | null | undefined): Store
  */
 export function loadStoreConfig(conf: NetConf): StoreConfig {
   requireIpam(conf);
-  const c = validate(storeSchema(), conf);
+  const c = validate(storeValidator, conf);
   return storeConfigOf(conf.name, c.ipam.dataDir);
 }
 
@@ -163,7 +109,7 @@ function requestedIPsOf(
 /** Full validation and canonicalisation for ADD and CHECK. `cniArgs` is the raw CNI_ARGS. */
 export function loadConfig(conf: NetConf, cniArgs: string): HostLocalConfig {
   requireIpam(conf);
-  const c = validate(confSchema(), conf);
+  const c = validate(confValidator, conf);
   const ipam = c.ipam;
   const store = storeConfigOf(conf.name, ipam.dataDir);
   const requestedIPs = requestedIPsOf(cniArgs, c.args?.cni?.ips, c.runtimeConfig?.ips);

@@ -1,6 +1,5 @@
 // The portmap plugin's configuration (reference: plugins/meta/portmap PortMapConf, §4.1) and
 // the container addresses it forwards to, taken from prevResult.
-import { z } from 'zod';
 import { parsePrevResult } from '../../shared/cni/convert';
 import { configError } from '../../shared/cni/errors';
 import type { NetConf, Result } from '../../shared/cni/types';
@@ -9,6 +8,8 @@ import { type CIDR, type IP, parseCIDR, parseIP } from '../../shared/ip';
 import { goQuote } from '../../shared/netfilter/names';
 import type { NetfilterKind } from '../../shared/netfilter/backend';
 import { iptablesUsable, nftablesUsable } from '../../shared/netfilter/run';
+import type { MappingInput } from './config-schema';
+import { portMapConfValidator } from './config-validators.generated';
 
 type Protocol = 'tcp' | 'udp' | 'sctp';
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'sctp'];
@@ -40,30 +41,6 @@ export interface PortMapConf {
   containerIPv4?: CIDR;
   containerIPv6?: CIDR;
 }
-
-const mappingSchema = z
-  .object({
-    hostPort: z.number().nullish(),
-    containerPort: z.number().nullish(),
-    protocol: z.string().nullish(),
-    hostIP: z.string().nullish(),
-  })
-  .passthrough();
-
-const schema = z
-  .object({
-    cniVersion: z.string().nullish(),
-    name: z.string().nullish(),
-    backend: z.string().nullish(),
-    snat: z.boolean().nullish(),
-    masqAll: z.boolean().nullish(),
-    markMasqBit: z.number().int({ message: 'must be an integer' }).nullish(),
-    externalSetMarkChain: z.string().nullish(),
-    conditionsV4: z.array(z.string()).nullish(),
-    conditionsV6: z.array(z.string()).nullish(),
-    runtimeConfig: z.object({ portMappings: z.array(mappingSchema).nullish() }).passthrough().nullish(),
-  })
-  .passthrough();
 
 // Values spliced into an iptables-restore or nft batch must stay data: a line break starts a new
 // batch line (`COMMIT`, `*filter`, `flush ruleset`), and in nft a `;` outside quotes ends the
@@ -136,7 +113,7 @@ function chooseBackend(
   return backend;
 }
 
-function parseMapping(m: z.infer<typeof mappingSchema>): PortMapping {
+function parseMapping(m: MappingInput): PortMapping {
   const hostPort = m.hostPort ?? 0;
   const containerPort = m.containerPort ?? 0;
   // Order as the reference: container port first.
@@ -185,7 +162,7 @@ function selectContainerIPs(result: Result, ifname: string): { v4?: CIDR; v6?: C
 
 /** Parses and validates the config (code 7 errors with the reference's texts). */
 export function parsePortMapConf(conf: NetConf, ifname: string, probe: BackendProbe = hostProbe): PortMapConf {
-  const raw = validate(schema, conf);
+  const raw = validate(portMapConfValidator, conf);
   if (raw.markMasqBit != null && raw.externalSetMarkChain != null) {
     throw configError('Cannot specify externalSetMarkChain and markMasqBit');
   }

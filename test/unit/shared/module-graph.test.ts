@@ -8,16 +8,21 @@ import { test } from 'node:test';
 
 const OUT = path.resolve(__dirname, '../../..');
 const EAGER = /^(?:const|var|let|__exportStar\(|Object\.defineProperty|exports\.|\S).*?\brequire\("([^"]+)"\)/gm;
+/** Every require, eager or inside a function (a lazy load some call may run). */
+const ANY = /\brequire\(["']([^"']+)["']\)/g;
 
-/** Modules (paths under out/ without .js, or package names) evaluated by loading `entry`. */
-function eagerGraph(entry: string): Set<string> {
+/**
+ * Modules (paths under out/ without .js, or package names) evaluated by loading `entry`; with
+ * `ANY`, every module a call through it may ever load.
+ */
+function eagerGraph(entry: string, requires: RegExp = EAGER): Set<string> {
   const seen = new Set<string>();
   const visit = (mod: string): void => {
     if (seen.has(mod)) return;
     seen.add(mod);
     if (!mod.includes('/') || !fs.existsSync(path.join(OUT, `${mod}.js`))) return;
     const src = fs.readFileSync(path.join(OUT, `${mod}.js`), 'utf8');
-    for (const m of src.matchAll(EAGER)) {
+    for (const m of src.matchAll(requires)) {
       const spec = m[1]!;
       if (!spec.startsWith('.')) {
         seen.add(`pkg:${spec}`);
@@ -63,12 +68,29 @@ test('a portmap call loads the rule code of its own backend only', () => {
   assert.deepEqual(has(eagerGraph('plugins/portmap/plugin'), /(portmap|netfilter)\/backend$/), []);
 });
 
+test('no call loads zod or a zod schema: the config validators are generated at build time', () => {
+  // zod runs only in scripts/gen-validators.ts and the tests; a plugin loads the generated code.
+  const forbidden = /zod|config-schema$|shared\/cni\/schema-refine$|scripts\//;
+  for (const entry of ['plugins/multicall', ...['bridge', 'flannel', 'host-local', 'portmap'].map((p) => `plugins/${p}/main`)]) {
+    const g = eagerGraph(entry, ANY);
+    assert.deepEqual(has(g, forbidden), [], entry);
+  }
+  for (const p of ['bridge', 'flannel', 'host-local', 'portmap']) {
+    assert.ok(eagerGraph(`plugins/${p}/main`, ANY).has(`plugins/${p}/config-validators.generated`), p);
+  }
+});
+
 test('the graph reader sees what it should (a check of the test itself)', () => {
   const g = eagerGraph('plugins/bridge/plugin');
-  assert.ok(g.has('shared/netlink/links') && g.has('pkg:zod') && g.has('shared/netlink/socket'), [...g].join(' '));
+  assert.ok(g.has('shared/netlink/links') && g.has('pkg:node:fs') && g.has('shared/netlink/socket'), [...g].join(' '));
   assert.ok(eagerGraph('shared/netlink/index').has('shared/netlink/vxlan'));
   assert.ok(eagerGraph('plugins/portmap/iptables-backend').has('plugins/portmap/iptables-rules'));
   assert.ok(eagerGraph('plugins/portmap/nft-backend').has('plugins/portmap/nft-rules'));
+  // Lazy loads are followed only when asked for: the plugins are required inside loaders.
+  assert.ok(!eagerGraph('plugins/multicall').has('plugins/bridge/plugin'));
+  assert.ok(eagerGraph('plugins/multicall', ANY).has('plugins/bridge/plugin'));
+  // The test above fails on a plugin that loads zod (as every plugin did before issue 16).
+  assert.ok(eagerGraph('scripts/gen-validators', ANY).has('pkg:zod'));
 });
 
 test('no plugin call loads node:fs or node:child_process eagerly (the standalone build uses the addon and Bun.spawnSync)', () => {
