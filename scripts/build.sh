@@ -73,4 +73,13 @@ NO_AUTOLOAD=(--no-compile-autoload-dotenv --no-compile-autoload-bunfig)
 step "plugin dirs"
 bash scripts/install.sh --dest "$DIST/standalone/bin" --daemon-dest "$DIST/standalone/bin" --runtime standalone --quiet
 bash scripts/install.sh --dest "$DIST/node/bin" --daemon-dest "$DIST/node/bin" --runtime node --quiet
+# Bun turns a require() it cannot resolve into a stub that throws at run time, without failing
+# the build: prove each build loads its addon (a host-local ADD takes the network's lock).
+smoke=$(mktemp -d)
+for b in standalone node; do
+  printf '{"cniVersion":"1.0.0","name":"smoke","type":"host-local","ipam":{"type":"host-local","subnet":"10.255.0.0/24","dataDir":"%s"}}' "$smoke" |
+    CNI_COMMAND=ADD CNI_CONTAINERID=smoke CNI_NETNS=/nonexistent/smoke CNI_IFNAME=eth0 CNI_PATH="$DIST/$b/bin" "$DIST/$b/bin/host-local" >/dev/null ||
+    { rm -rf "$smoke"; echo "build.sh: the $b build cannot load its addon (host-local ADD failed)" >&2; exit 1; }
+done
+rm -rf "$smoke"
 step "done: $DIST/standalone/bin, $DIST/node/bin"
