@@ -263,6 +263,41 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   return err ? num(env, -err) : arr;
 }
 
+// fsReadText(path) -> the file's bytes as a UTF-8 string | -errno of open | -(4096 + errno) of
+// read | -EFBIG when longer than 64 KiB (the caller then reads it in chunks). One call instead of open/read/read/close from
+// JS: host-local reads every reservation file of the network on each ADD and DEL.
+#define READ_TEXT_MAX 65536
+static napi_value js_read_text(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char *p = str_arg(env, argv[0]);
+  if (!p) return NULL;
+  int fd;
+  do fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY); while (fd < 0 && errno == EINTR);
+  free(p);
+  if (fd < 0) return num(env, -errno);
+  char *buf = malloc(READ_TEXT_MAX + 1);
+  if (!buf) {
+    close(fd);
+    return num(env, -ENOMEM);
+  }
+  size_t len = 0;
+  int err = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + len, READ_TEXT_MAX + 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { err = 4096 + errno; break; }
+    if (r == 0) break;
+    len += (size_t)r;
+    if (len > READ_TEXT_MAX) { err = EFBIG; break; }
+  }
+  close(fd);
+  napi_value out;
+  if (err) out = num(env, -err);
+  else napi_create_string_utf8(env, buf, len, &out);
+  free(buf);
+  return out;
+}
+
 static void def(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -284,4 +319,5 @@ void register_fs_ops(napi_env env, napi_value exports) {
   def(env, exports, "fsFchmod", js_fchmod);
   def(env, exports, "fsFsync", js_fsync);
   def(env, exports, "fsReaddir", js_readdir);
+  def(env, exports, "fsReadText", js_read_text);
 }

@@ -117,7 +117,8 @@ export class DiskStore implements ReservationStore {
       if (!ip) continue; // lock, last_reserved_ip.N, temp files, strangers
       let content: string;
       try {
-        content = fs.readFileSync(path.join(this.dir, ent.name), 'utf8');
+        // this.dir is already normalised (config.ts resolves it): no path.join per file.
+        content = fs.readFileSync(`${this.dir}/${ent.name}`, 'utf8');
       } catch {
         continue; // released concurrently (cannot happen under the lock) or unreadable
       }

@@ -297,6 +297,13 @@ export function addonFs(a: NativeAddon): SysFs {
       return out;
     }) as SysFs['readdirSync'],
     readFileSync: ((path: string, encoding?: 'utf8') => {
+      if (encoding) {
+        // The common case, a small text file, in one addon call (open, read to EOF, close).
+        const text = a.fsReadText(path);
+        if (typeof text === 'string') return text;
+        if (text <= -4096) throw fsError(-text - 4096, 'read');
+        if (text !== -27 /* EFBIG: longer than one call reads */) throw fsError(-text, 'open', path);
+      }
       const fd = check(a.fsOpen(path, CONSTANTS.O_RDONLY, 0), 'open', path);
       try {
         const chunks: Buffer[] = [];
