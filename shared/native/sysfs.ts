@@ -74,10 +74,21 @@ export interface SysFs {
 
 let impl: SysFs | undefined;
 
-/** node:fs under Node, the addon's syscalls under Bun. */
+/**
+ * node:fs under Node, the addon's syscalls under Bun. Never throws: where the addon cannot load,
+ * node:fs still reads stdin and prints the CNI error, and the operation that needs the addon
+ * (a lock, a netns) reports why it could not load.
+ */
 export function sysfs(): SysFs {
-  impl ??= process.versions.bun ? addonFs(native()) : (require('node:fs') as typeof NodeFs as unknown as SysFs);
-  return impl;
+  if (impl) return impl;
+  if (process.versions.bun) {
+    try {
+      return (impl = addonFs(native()));
+    } catch {
+      /* fall through to node:fs */
+    }
+  }
+  return (impl = require('node:fs') as typeof NodeFs as unknown as SysFs);
 }
 
 // ------------------------------------------------------------------ errors as Node makes them
