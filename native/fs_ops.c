@@ -72,6 +72,21 @@ static int int_arg(napi_env env, napi_value v, int32_t *out) {
 
 static napi_value ret(napi_env env, long rc) { return num(env, rc < 0 ? -errno : (double)rc); }
 
+// The data of a Float64Array argument of at least `min` elements (NULL with a pending TypeError).
+static double *f64_arg(napi_env env, napi_value v, size_t min) {
+  bool is_ta = false;
+  if (v) napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type tt;
+  size_t n = 0;
+  void *data = NULL;
+  if (is_ta) napi_get_typedarray_info(env, v, &tt, &n, &data, NULL, NULL);
+  if (!is_ta || tt != napi_float64_array || n < min) {
+    type_error(env, "expected a Float64Array large enough for the result");
+    return NULL;
+  }
+  return data;
+}
+
 // fsOpen(path, flags, mode) -> fd | -errno. O_CLOEXEC always: nothing we exec inherits it.
 static napi_value js_open(napi_env env, napi_callback_info info) {
   ARGS(3);
@@ -126,28 +141,23 @@ static napi_value js_stat(napi_env env, napi_callback_info info) {
   ARGS(4);
   int32_t fd, follow;
   if (!int_arg(env, argv[1], &fd) || !int_arg(env, argv[2], &follow)) return NULL;
-  bool is_ta = false;
-  if (argv[3]) napi_is_typedarray(env, argv[3], &is_ta);
-  if (!is_ta) return type_error(env, "expected a Float64Array");
-  napi_typedarray_type tt;
-  size_t n = 0;
-  void *data = NULL;
-  napi_get_typedarray_info(env, argv[3], &tt, &n, &data, NULL, NULL);
-  if (tt != napi_float64_array || n < 11) return type_error(env, "expected a Float64Array of 11");
+  double *o = f64_arg(env, argv[3], 11);
+  if (!o) return NULL;
   napi_valuetype pt = napi_undefined;
   napi_typeof(env, argv[0], &pt);
   struct stat st;
-  int rc;
+  int rc, err;
   if (pt == napi_null) {
     rc = fstat(fd, &st);
+    err = errno;
   } else {
     char *p = str_arg(env, argv[0]);
     if (!p) return NULL;
     rc = follow ? stat(p, &st) : lstat(p, &st);
+    err = errno;  // before free(), which may touch errno
     free(p);
   }
-  if (rc < 0) return ret(env, rc);
-  double *o = data;
+  if (rc < 0) return num(env, -err);
   o[0] = (double)st.st_dev; o[1] = (double)st.st_ino; o[2] = st.st_mode; o[3] = (double)st.st_nlink;
   o[4] = st.st_uid; o[5] = st.st_gid; o[6] = (double)st.st_rdev; o[7] = (double)st.st_size;
   o[8] = ms(st.st_atim); o[9] = ms(st.st_mtim); o[10] = ms(st.st_ctim);
@@ -158,21 +168,15 @@ static napi_value js_stat(napi_env env, napi_callback_info info) {
 // out: type (the filesystem magic), bsize, blocks, bfree, bavail, files, ffree.
 static napi_value js_statfs(napi_env env, napi_callback_info info) {
   ARGS(2);
-  bool is_ta = false;
-  if (argv[1]) napi_is_typedarray(env, argv[1], &is_ta);
-  if (!is_ta) return type_error(env, "expected a Float64Array");
-  napi_typedarray_type tt;
-  size_t n = 0;
-  void *data = NULL;
-  napi_get_typedarray_info(env, argv[1], &tt, &n, &data, NULL, NULL);
-  if (tt != napi_float64_array || n < 7) return type_error(env, "expected a Float64Array of 7");
+  double *o = f64_arg(env, argv[1], 7);
+  if (!o) return NULL;
   char *p = str_arg(env, argv[0]);
   if (!p) return NULL;
   struct statfs s;
   int rc = statfs(p, &s);
+  int err = errno;
   free(p);
-  if (rc < 0) return ret(env, rc);
-  double *o = data;
+  if (rc < 0) return num(env, -err);
   o[0] = (double)(unsigned long)s.f_type; o[1] = (double)s.f_bsize; o[2] = (double)s.f_blocks;
   o[3] = (double)s.f_bfree; o[4] = (double)s.f_bavail; o[5] = (double)s.f_files; o[6] = (double)s.f_ffree;
   return num(env, 0);
@@ -244,8 +248,9 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   char *p = str_arg(env, argv[0]);
   if (!p) return NULL;
   DIR *d = opendir(p);
+  int open_err = errno;
   free(p);
-  if (!d) return num(env, -errno);
+  if (!d) return num(env, -open_err);
   napi_value arr;
   napi_create_array(env, &arr);
   uint32_t i = 0;
@@ -273,8 +278,9 @@ static napi_value js_read_text(napi_env env, napi_callback_info info) {
   if (!p) return NULL;
   int fd;
   do fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY); while (fd < 0 && errno == EINTR);
+  int open_err = errno;
   free(p);
-  if (fd < 0) return num(env, -errno);
+  if (fd < 0) return num(env, -open_err);
   char *buf = malloc(READ_TEXT_MAX + 1);
   if (!buf) {
     close(fd);

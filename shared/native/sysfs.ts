@@ -8,23 +8,15 @@
 import type * as NodeFs from 'node:fs';
 import { native, type NativeAddon } from './addon';
 
+// The numbers a stat returns, in the order native/fs_ops.c fills its Float64Array.
+const STAT_FIELDS = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'atimeMs', 'mtimeMs', 'ctimeMs'] as const;
+
 /** What a stat returns: the fields and predicates the plugins use. */
-export interface SysStats {
-  dev: number;
-  ino: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  size: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
+export type SysStats = Record<(typeof STAT_FIELDS)[number], number> & {
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
-}
+};
 
 interface SysDirent {
   name: string;
@@ -157,30 +149,10 @@ const DT_DIR = 4;
 const DT_REG = 8;
 const DT_LNK = 10;
 
-class Stats implements SysStats {
-  dev: number;
-  ino: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  size: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  constructor(o: Float64Array) {
-    [this.dev, this.ino, this.mode, this.nlink, this.uid, this.gid, this.rdev, this.size, this.atimeMs, this.mtimeMs, this.ctimeMs] = o as unknown as number[] as [number, number, number, number, number, number, number, number, number, number, number];
-  }
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === S_IFREG;
-  }
-  isDirectory(): boolean {
-    return (this.mode & S_IFMT) === S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === S_IFLNK;
-  }
+function toStats(o: Float64Array): SysStats {
+  const f = Object.fromEntries(STAT_FIELDS.map((k, i) => [k, o[i]!])) as Record<(typeof STAT_FIELDS)[number], number>;
+  const type = f.mode & S_IFMT;
+  return { ...f, isFile: () => type === S_IFREG, isDirectory: () => type === S_IFDIR, isSymbolicLink: () => type === S_IFLNK };
 }
 
 class Dirent implements SysDirent {
@@ -219,10 +191,10 @@ const toBytes = (d: Data): Uint8Array => (typeof d === 'string' ? Buffer.from(d,
 
 /** The addon-backed implementation; exported for the parity test, which runs it under Node too. */
 export function addonFs(a: NativeAddon): SysFs {
-  const stat = (path: string | null, fd: number, follow: boolean, syscall: string): Stats => {
-    const out = new Float64Array(11);
+  const stat = (path: string | null, fd: number, follow: boolean, syscall: string): SysStats => {
+    const out = new Float64Array(STAT_FIELDS.length);
     check(a.fsStat(path, fd, follow ? 1 : 0, out), syscall, path ?? undefined);
-    return new Stats(out);
+    return toStats(out);
   };
   const writeAll = (fd: number, bytes: Uint8Array): void => {
     for (let off = 0; off < bytes.length; ) off += check(a.fsWrite(fd, bytes, off, bytes.length - off, -1), 'write');
@@ -244,8 +216,8 @@ export function addonFs(a: NativeAddon): SysFs {
     const rc = a.fsMkdir(path, mode);
     if (rc === 0) return path;
     if (-rc === 17 /* EEXIST */) {
-      const out = new Float64Array(11);
-      if (a.fsStat(path, 0, 1, out) === 0 && new Stats(out).isDirectory()) return undefined;
+      const out = new Float64Array(STAT_FIELDS.length);
+      if (a.fsStat(path, 0, 1, out) === 0 && toStats(out).isDirectory()) return undefined;
       throw fsError(17, 'mkdir', path);
     }
     if (-rc !== 2 /* ENOENT */) throw fsError(-rc, 'mkdir', path);
@@ -340,8 +312,8 @@ export function addonFs(a: NativeAddon): SysFs {
       const rc = a.fsUnlink(path);
       if (rc === 0 || (opts.force && -rc === 2)) return;
       if (-rc === 21 || -rc === 1) {
-        const out = new Float64Array(11);
-        if (a.fsStat(path, 0, 0, out) === 0 && new Stats(out).isDirectory()) {
+        const out = new Float64Array(STAT_FIELDS.length);
+        if (a.fsStat(path, 0, 0, out) === 0 && toStats(out).isDirectory()) {
           throw Object.assign(new Error(`Path is a directory: rm returned EISDIR (is a directory) ${path}`), { code: 'ERR_FS_EISDIR', errno: 21, syscall: 'rm', path });
         }
       }
