@@ -1,8 +1,8 @@
 // File syscalls for the standalone (Bun) build. A Bun-compiled executable pays ~0.85 ms to load
 // node:fs, about a fifth of an empty program's run, and a plugin call needs only a handful of
 // file operations. These are the bare syscalls: every function returns the result or -errno and
-// never throws for a failed syscall; shared/base/sysfs.ts turns -errno into Node's fs errors
-// (same code, message, syscall and path), so callers cannot tell the two apart.
+// never throws for a failed syscall; shared/native/sysfs.ts turns -errno into Node's fs errors
+// (same code, message, syscall and path, and readdir sorted as libuv sorts it).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -239,8 +239,18 @@ static napi_value fd_int(napi_env env, napi_callback_info info, int which) {
 static napi_value js_fchmod(napi_env env, napi_callback_info info) { return fd_int(env, info, 0); }
 static napi_value js_fsync(napi_env env, napi_callback_info info) { return fd_int(env, info, 1); }
 
-// fsReaddir(path, withTypes) -> names (without . and ..) | -errno. With withTypes, each name is
-// followed by its d_type (DT_UNKNOWN = 0 when the filesystem does not say; the caller lstat()s).
+// fsReaddir(path, withTypes) -> names (without . and ..) | -errno, sorted by strcmp as libuv's
+// scandir sorts them for Node. With withTypes, each name is followed by its d_type
+// (DT_UNKNOWN = 0 when the filesystem does not say; the caller lstat()s).
+struct entry {
+  char *name;
+  unsigned char type;
+};
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
 static napi_value js_readdir(napi_env env, napi_callback_info info) {
   ARGS(2);
   int32_t with_types = 0;
@@ -251,27 +261,58 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   int open_err = errno;
   free(p);
   if (!d) return num(env, -open_err);
-  napi_value arr;
-  napi_create_array(env, &arr);
-  uint32_t i = 0;
-  struct dirent *e;
-  errno = 0;
-  while ((e = readdir(d)) != NULL) {
+  struct entry *list = NULL;
+  size_t n = 0, cap = 0;
+  int err = 0;
+  for (;;) {
+    errno = 0;  // readdir() leaves errno alone at the end of the directory
+    struct dirent *e = readdir(d);
+    if (!e) {
+      err = errno;
+      break;
+    }
     if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-    napi_value s;
-    napi_create_string_utf8(env, e->d_name, NAPI_AUTO_LENGTH, &s);
-    napi_set_element(env, arr, i++, s);
-    if (with_types) napi_set_element(env, arr, i++, num(env, e->d_type));
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      struct entry *nl = realloc(list, ncap * sizeof *nl);
+      if (!nl) {
+        err = ENOMEM;
+        break;
+      }
+      list = nl;
+      cap = ncap;
+    }
+    list[n].name = strdup(e->d_name);
+    if (!list[n].name) {
+      err = ENOMEM;
+      break;
+    }
+    list[n++].type = e->d_type;
   }
-  int err = errno;
   closedir(d);
-  return err ? num(env, -err) : arr;
+  napi_value out = NULL;
+  if (err) {
+    out = num(env, -err);
+  } else {
+    qsort(list, n, sizeof *list, by_name);
+    napi_create_array(env, &out);
+    uint32_t i = 0;
+    for (size_t k = 0; k < n; k++) {
+      napi_value s;
+      napi_create_string_utf8(env, list[k].name, NAPI_AUTO_LENGTH, &s);
+      napi_set_element(env, out, i++, s);
+      if (with_types) napi_set_element(env, out, i++, num(env, list[k].type));
+    }
+  }
+  for (size_t k = 0; k < n; k++) free(list[k].name);
+  free(list);
+  return out;
 }
 
-// fsReadText(path) -> the file's bytes as a UTF-8 string | -errno of open | -(4096 + errno) of
-// read | -EFBIG when longer than 64 KiB (the caller then reads it in chunks). One call instead of open/read/read/close from
-// JS: host-local reads every reservation file of the network on each ADD and DEL.
-#define READ_TEXT_MAX 65536
+// fsReadText(path) -> the whole file as a UTF-8 string | -errno of open | -(4096 + errno) of
+// read. One call instead of open/read/read/close from JS: host-local reads every reservation
+// file of the network on each ADD and DEL. Reads to EOF whatever the file is (a FIFO's bytes
+// cannot be read twice), growing the buffer as needed.
 static napi_value js_read_text(napi_env env, napi_callback_info info) {
   ARGS(1);
   char *p = str_arg(env, argv[0]);
@@ -281,20 +322,24 @@ static napi_value js_read_text(napi_env env, napi_callback_info info) {
   int open_err = errno;
   free(p);
   if (fd < 0) return num(env, -open_err);
-  char *buf = malloc(READ_TEXT_MAX + 1);
-  if (!buf) {
-    close(fd);
-    return num(env, -ENOMEM);
-  }
-  size_t len = 0;
-  int err = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + len, READ_TEXT_MAX + 1 - len);
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  int err = buf ? 0 : ENOMEM;
+  while (!err) {
+    if (len == cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        err = ENOMEM;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + len, cap - len);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) { err = 4096 + errno; break; }
-    if (r == 0) break;
-    len += (size_t)r;
-    if (len > READ_TEXT_MAX) { err = EFBIG; break; }
+    if (r < 0) err = 4096 + errno;
+    else if (r == 0) break;
+    else len += (size_t)r;
   }
   close(fd);
   napi_value out;

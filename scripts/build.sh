@@ -78,7 +78,7 @@ bash scripts/install.sh --dest "$DIST/node/bin" --daemon-dest "$DIST/node/bin" -
 smoke=$(mktemp -d)
 for b in standalone node; do
   printf '{"cniVersion":"1.0.0","name":"smoke","type":"host-local","ipam":{"type":"host-local","subnet":"10.255.0.0/24","dataDir":"%s"}}' "$smoke/$b" |
-    CNI_COMMAND=ADD CNI_CONTAINERID=smoke CNI_NETNS=/nonexistent/smoke CNI_IFNAME=eth0 CNI_PATH="$PWD/$DIST/$b/bin" "$DIST/$b/bin/host-local" >/dev/null ||
+    CNI_COMMAND=ADD CNI_CONTAINERID=smoke CNI_NETNS=/nonexistent/smoke CNI_IFNAME=eth0 CNI_PATH="$(cd "$DIST/$b/bin" && pwd)" "$DIST/$b/bin/host-local" >/dev/null ||
     { rm -rf "$smoke"; echo "build.sh: the $b build cannot load its addon (host-local ADD failed)" >&2; exit 1; }
 done
 rm -rf "$smoke"

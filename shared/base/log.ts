@@ -1,10 +1,7 @@
 // Logs go to stderr only (stdout carries the result or the error). Debug lines appear when
 // CNI_TS_DEBUG=1, or are appended to the file named by CNI_TS_LOG_FILE.
-import type * as NodeFs from 'node:fs';
-
-// Loaded when a line is written: most calls log nothing, and in the standalone build loading
-// node:fs costs ~0.85 ms (shared/native/sysfs.ts; base sits below the addon, so not through it).
-const nodeFs = (): typeof NodeFs => require('node:fs') as typeof NodeFs;
+// node:fs is loaded when a line is written: most calls log nothing (shared/base/node-fs.ts).
+import { nodeFs } from './node-fs';
 
 const debugOn = process.env.CNI_TS_DEBUG === '1' || process.env.CNI_TS_DEBUG === 'true';
 const logFile = process.env.CNI_TS_LOG_FILE;

@@ -1,6 +1,6 @@
 // Where the time of one call goes: phases marked by the code, printed as one JSON line on
 // stderr at exit when CNI_TS_TIMING=1 (the benchmark and bench/profile-startup.ts read it).
-import type * as NodeFs from 'node:fs';
+import { nodeFs } from './node-fs';
 
 const enabled = process.env.CNI_TS_TIMING === '1';
 const t0 = performance.now();
@@ -38,7 +38,7 @@ export function printTimings(label: string): void {
   // fs.writeSync, not process.stderr: Bun builds the Node-compatible stream on first touch (ms).
   // node:fs is loaded only here, when timing is on (its load is itself start-up cost).
   try {
-    (require('node:fs') as typeof NodeFs).writeSync(2, `CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
+    nodeFs().writeSync(2, `CNI_TS_TIMING ${JSON.stringify({ label, startupMs: Number(startup.toFixed(3)), totalMs: Number(total.toFixed(3)), phases: rounded })}\n`);
   } catch {
     /* stderr closed */
   }

@@ -64,8 +64,7 @@ export interface NativeAddon {
   fsFsync(fd: number, unused: number): number;
   /** Names without . and ..; with withTypes=1 each name is followed by its d_type. */
   fsReaddir(path: string, withTypes: number): string[] | Array<string | number> | number;
-  /** A whole file as UTF-8 in one call; -errno of open, -(4096 + errno) of read, -27 (EFBIG)
-   *  when longer than 64 KiB. */
+  /** A whole file as UTF-8 in one call; -errno of open, -(4096 + errno) of read. */
   fsReadText(path: string): string | number;
 }
 

@@ -9,12 +9,11 @@
 // is only mmap'ed with PROT_EXEC, never execve'd, so vm.memfd_noexec (Linux >= 6.3) does not
 // stop it either (tested with 2, the strictest setting).
 
-import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
+import { nodeFs } from '../base/node-fs';
 
-// Loaded only on this fallback path: addon.ts imports this module on every call, and in the
-// standalone build loading node:fs costs ~0.85 ms (shared/native/sysfs.ts).
-const nodeFs = (): typeof NodeFs => require('node:fs') as typeof NodeFs;
+// node:fs and node:path are loaded only on this fallback path: addon.ts imports this module on
+// every call (shared/base/node-fs.ts).
 const nodePath = (): typeof NodePath => require('node:path') as typeof NodePath;
 
 const MFD_CLOEXEC = 1;

@@ -5,8 +5,9 @@
 // Node's errors: the same code, errno, syscall, path and message text
 // (`ENOENT: no such file or directory, open '/x'`). test/unit/native/sysfs.test.ts runs one
 // battery of operations through both and compares every result and error.
-import type * as NodeFs from 'node:fs';
+import { nodeFs } from '../base/node-fs';
 import { native, type NativeAddon } from './addon';
+import { UV_ERRORS, UV_UNKNOWN } from './uv-errors';
 
 // The numbers a stat returns, in the order native/fs_ops.c fills its Float64Array.
 const STAT_FIELDS = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'atimeMs', 'mtimeMs', 'ctimeMs'] as const;
@@ -80,47 +81,13 @@ export function sysfs(): SysFs {
       /* fall through to node:fs */
     }
   }
-  return (impl = require('node:fs') as typeof NodeFs as unknown as SysFs);
+  return (impl = nodeFs() as unknown as SysFs);
 }
 
 // ------------------------------------------------------------------ errors as Node makes them
 
-// Linux errno numbers and libuv's descriptions of them (the text Node puts in fs errors).
-const ERRNO: Record<number, [string, string]> = {
-  1: ['EPERM', 'operation not permitted'],
-  2: ['ENOENT', 'no such file or directory'],
-  4: ['EINTR', 'interrupted system call'],
-  5: ['EIO', 'i/o error'],
-  6: ['ENXIO', 'no such device or address'],
-  9: ['EBADF', 'bad file descriptor'],
-  11: ['EAGAIN', 'resource temporarily unavailable'],
-  12: ['ENOMEM', 'not enough memory'],
-  13: ['EACCES', 'permission denied'],
-  16: ['EBUSY', 'resource busy or locked'],
-  17: ['EEXIST', 'file already exists'],
-  18: ['EXDEV', 'cross-device link not permitted'],
-  19: ['ENODEV', 'no such device'],
-  20: ['ENOTDIR', 'not a directory'],
-  21: ['EISDIR', 'illegal operation on a directory'],
-  22: ['EINVAL', 'invalid argument'],
-  23: ['ENFILE', 'file table overflow'],
-  24: ['EMFILE', 'too many open files'],
-  26: ['ETXTBSY', 'text file is busy'],
-  27: ['EFBIG', 'file too large'],
-  28: ['ENOSPC', 'no space left on device'],
-  29: ['ESPIPE', 'invalid seek'],
-  30: ['EROFS', 'read-only file system'],
-  31: ['EMLINK', 'too many links'],
-  32: ['EPIPE', 'broken pipe'],
-  36: ['ENAMETOOLONG', 'name too long'],
-  38: ['ENOSYS', 'function not implemented'],
-  39: ['ENOTEMPTY', 'directory not empty'],
-  40: ['ELOOP', 'too many symbolic links encountered'],
-  95: ['ENOTSUP', 'operation not supported on socket'],
-};
-
 function fsError(errno: number, syscall: string, path?: string, dest?: string): NodeJS.ErrnoException {
-  const [code, desc] = ERRNO[errno] ?? [`Unknown system error -${errno}`, `Unknown system error -${errno}`];
+  const [code, desc] = UV_ERRORS[errno] ?? UV_UNKNOWN;
   let msg = `${code}: ${desc}, ${syscall}`;
   if (path !== undefined) msg += ` '${path}'`;
   if (dest !== undefined) msg += ` -> '${dest}'`;
@@ -137,6 +104,31 @@ function fsError(errno: number, syscall: string, path?: string, dest?: string): 
 function check(rc: number, syscall: string, path?: string, dest?: string): number {
   if (rc < 0) throw fsError(-rc, syscall, path, dest);
   return rc;
+}
+
+const NAMED_ESCAPES: Record<string, string> = { '\\': '\\\\', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\x0B', '\f': '\\f', '\r': '\\r' };
+
+/** A string as Node's util.inspect quotes it in an error message (what a NUL path shows as). */
+function inspectString(v: string): string {
+  // Single quotes unless the string has one and no double quote (then double quotes).
+  const q = v.includes("'") && !v.includes('"') ? '"' : "'";
+  let out = q;
+  for (const c of v) {
+    const code = c.charCodeAt(0);
+    if (NAMED_ESCAPES[c] !== undefined) out += NAMED_ESCAPES[c];
+    else if (c === q) out += `\\${c}`;
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += c;
+  }
+  return out + q;
+}
+
+/** Node refuses a path with a NUL byte before any syscall (the kernel would cut it short). */
+function checkPath(path: string): string {
+  if (path.includes('\0')) {
+    throw Object.assign(new TypeError(`The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received ${inspectString(path)}`), { code: 'ERR_INVALID_ARG_VALUE' });
+  }
+  return path;
 }
 
 // ------------------------------------------------------------------ the addon implementation
@@ -191,6 +183,12 @@ const toBytes = (d: Data): Uint8Array => (typeof d === 'string' ? Buffer.from(d,
 
 /** The addon-backed implementation; exported for the parity test, which runs it under Node too. */
 export function addonFs(a: NativeAddon): SysFs {
+  /** The stat of a path, or its errno. */
+  const tryStat = (path: string, follow: boolean): SysStats | number => {
+    const out = new Float64Array(STAT_FIELDS.length);
+    const rc = a.fsStat(path, 0, follow ? 1 : 0, out);
+    return rc < 0 ? -rc : toStats(out);
+  };
   const stat = (path: string | null, fd: number, follow: boolean, syscall: string): SysStats => {
     const out = new Float64Array(STAT_FIELDS.length);
     check(a.fsStat(path, fd, follow ? 1 : 0, out), syscall, path ?? undefined);
@@ -200,7 +198,7 @@ export function addonFs(a: NativeAddon): SysFs {
     for (let off = 0; off < bytes.length; ) off += check(a.fsWrite(fd, bytes, off, bytes.length - off, -1), 'write');
   };
   const writeFile = (path: string, data: Data, flags: number, mode: number): void => {
-    const fd = check(a.fsOpen(path, flags, mode), 'open', path);
+    const fd = check(a.fsOpen(checkPath(path), flags, mode), 'open', path);
     try {
       writeAll(fd, toBytes(data));
     } finally {
@@ -208,6 +206,7 @@ export function addonFs(a: NativeAddon): SysFs {
     }
   };
   const readdir = (path: string, withTypes: boolean): string[] | Array<string | number> => {
+    checkPath(path);
     const r = a.fsReaddir(path, withTypes ? 1 : 0);
     if (typeof r === 'number') throw fsError(-r, 'scandir', path);
     return r;
@@ -216,8 +215,8 @@ export function addonFs(a: NativeAddon): SysFs {
     const rc = a.fsMkdir(path, mode);
     if (rc === 0) return path;
     if (-rc === 17 /* EEXIST */) {
-      const out = new Float64Array(STAT_FIELDS.length);
-      if (a.fsStat(path, 0, 1, out) === 0 && toStats(out).isDirectory()) return undefined;
+      const st = tryStat(path, true);
+      if (typeof st !== 'number' && st.isDirectory()) return undefined;
       throw fsError(17, 'mkdir', path);
     }
     if (-rc !== 2 /* ENOENT */) throw fsError(-rc, 'mkdir', path);
@@ -238,7 +237,7 @@ export function addonFs(a: NativeAddon): SysFs {
 
   const fs: SysFs = {
     constants: CONSTANTS,
-    openSync: (path, flags, mode = 0o666) => check(a.fsOpen(path, flags === 'r' ? CONSTANTS.O_RDONLY : flags, mode), 'open', path),
+    openSync: (path, flags, mode = 0o666) => check(a.fsOpen(checkPath(path), flags === 'r' ? CONSTANTS.O_RDONLY : flags, mode), 'open', path),
     closeSync: (fd) => void check(a.fsClose(fd), 'close'),
     readSync: (fd, buf, offset, length, position) => check(a.fsRead(fd, buf, offset, length, position ?? -1), 'read'),
     writeSync: (fd, data, offset, length) => {
@@ -248,16 +247,17 @@ export function addonFs(a: NativeAddon): SysFs {
       return check(a.fsWrite(fd, bytes, off, len, -1), 'write');
     },
     fstatSync: (fd) => stat(null, fd, true, 'fstat'),
-    statSync: (path) => stat(path, 0, true, 'stat'),
-    lstatSync: (path) => stat(path, 0, false, 'lstat'),
+    statSync: (path) => stat(checkPath(path), 0, true, 'stat'),
+    lstatSync: (path) => stat(checkPath(path), 0, false, 'lstat'),
     statfsSync: (path) => {
       const o = new Float64Array(7);
-      check(a.fsStatfs(path, o), 'statfs', path);
+      check(a.fsStatfs(checkPath(path), o), 'statfs', path);
       return { type: o[0]!, bsize: o[1]!, blocks: o[2]!, bfree: o[3]!, bavail: o[4]!, files: o[5]!, ffree: o[6]! };
     },
-    existsSync: (path) => a.fsAccess(path, CONSTANTS.F_OK) === 0,
-    accessSync: (path, mode = CONSTANTS.F_OK) => void check(a.fsAccess(path, mode), 'access', path),
+    existsSync: (path) => !path.includes('\0') && a.fsAccess(path, CONSTANTS.F_OK) === 0,
+    accessSync: (path, mode = CONSTANTS.F_OK) => void check(a.fsAccess(checkPath(path), mode), 'access', path),
     mkdirSync: (path, opts = {}) => {
+      checkPath(path);
       const mode = opts.mode ?? 0o777;
       if (opts.recursive) return mkdirp(path, mode);
       check(a.fsMkdir(path, mode), 'mkdir', path);
@@ -280,12 +280,12 @@ export function addonFs(a: NativeAddon): SysFs {
       return out;
     }) as SysFs['readdirSync'],
     readFileSync: ((path: string, encoding?: 'utf8') => {
+      checkPath(path);
       if (encoding) {
-        // The common case, a small text file, in one addon call (open, read to EOF, close).
+        // A text file in one addon call (open, read to EOF, close).
         const text = a.fsReadText(path);
         if (typeof text === 'string') return text;
-        if (text <= -4096) throw fsError(-text - 4096, 'read');
-        if (text !== -27 /* EFBIG: longer than one call reads */) throw fsError(-text, 'open', path);
+        throw text <= -4096 ? fsError(-text - 4096, 'read') : fsError(-text, 'open', path);
       }
       const fd = check(a.fsOpen(path, CONSTANTS.O_RDONLY, 0), 'open', path);
       try {
@@ -298,26 +298,28 @@ export function addonFs(a: NativeAddon): SysFs {
           chunks.push(n === buf.length ? buf : buf.subarray(0, n));
           total += n;
         }
-        const all = Buffer.concat(chunks, total);
-        return encoding ? all.toString('utf8') : all;
+        return Buffer.concat(chunks, total);
       } finally {
         a.fsClose(fd);
       }
     }) as SysFs['readFileSync'],
     writeFileSync: (path, data) => writeFile(path, data, CONSTANTS.O_WRONLY | CONSTANTS.O_CREAT | CONSTANTS.O_TRUNC, 0o666),
     appendFileSync: (path, data, opts = {}) => writeFile(path, data, CONSTANTS.O_WRONLY | CONSTANTS.O_CREAT | CONSTANTS.O_APPEND, opts.mode ?? 0o666),
-    renameSync: (from, to) => void check(a.fsRename(from, to), 'rename', from, to),
-    unlinkSync: (path) => void check(a.fsUnlink(path), 'unlink', path),
+    renameSync: (from, to) => void check(a.fsRename(checkPath(from), checkPath(to)), 'rename', from, to),
+    unlinkSync: (path) => void check(a.fsUnlink(checkPath(path)), 'unlink', path),
     rmSync: (path, opts = {}) => {
-      const rc = a.fsUnlink(path);
-      if (rc === 0 || (opts.force && -rc === 2)) return;
-      if (-rc === 21 || -rc === 1) {
-        const out = new Float64Array(STAT_FIELDS.length);
-        if (a.fsStat(path, 0, 0, out) === 0 && toStats(out).isDirectory()) {
-          throw Object.assign(new Error(`Path is a directory: rm returned EISDIR (is a directory) ${path}`), { code: 'ERR_FS_EISDIR', errno: 21, syscall: 'rm', path });
-        }
+      // As Node 20's rmSync: lstat first (force forgives only ENOENT), a directory is refused
+      // without recursive, then unlink.
+      const st = tryStat(checkPath(path), false);
+      if (typeof st === 'number') {
+        if (opts.force && st === 2 /* ENOENT */) return;
+        throw fsError(st, 'lstat', path);
       }
-      throw fsError(-rc, 'rm', path);
+      if (st.isDirectory()) {
+        throw Object.assign(new Error(`Path is a directory: rm returned EISDIR (is a directory) ${path}`), { code: 'ERR_FS_EISDIR', errno: 21, syscall: 'rm', path });
+      }
+      const rc = a.fsUnlink(path);
+      if (rc < 0 && !(opts.force && rc === -2)) throw fsError(-rc, 'unlink', path);
     },
     fchmodSync: (fd, mode) => void check(a.fsFchmod(fd, mode), 'fchmod'),
     fsyncSync: (fd) => void check(a.fsFsync(fd, 0), 'fsync'),

@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as nodeFs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SysFs, SysStats } from '../../shared/native/sysfs';
 
 export type Outcome = { ok: unknown } | { err: Record<string, unknown> };
@@ -87,8 +88,10 @@ export function runBattery(fs: SysFs): Record<string, Outcome> {
     run('mkdir recursive new', () => [fs.mkdirSync(d('r1/r2/r3'), { recursive: true, mode: 0o755 }), nodeFs.statSync(d('r1/r2/r3')).isDirectory()]);
     run('mkdir recursive over a file', () => fs.mkdirSync(d('file'), { recursive: true }));
     run('mkdir recursive under a file', () => fs.mkdirSync(d('file/x/y'), { recursive: true }));
-    run('readdir', () => fs.readdirSync(d('dir')).sort());
-    run('readdir types', () => fs.readdirSync(root, { withFileTypes: true }).map((e) => [e.name, e.isFile(), e.isDirectory(), e.isSymbolicLink()]).sort());
+    // Unsorted on purpose: Node returns names in libuv's strcmp order.
+    for (const n of ['zeta', 'alpha', 'Mid', '10', '9', '_x']) nodeFs.writeFileSync(d(`dir/${n}`), '');
+    run('readdir', () => fs.readdirSync(d('dir')));
+    run('readdir types', () => fs.readdirSync(root, { withFileTypes: true }).map((e) => [e.name, e.isFile(), e.isDirectory(), e.isSymbolicLink()]));
     run('readdir missing', () => fs.readdirSync(d('missing')));
     run('readdir file', () => fs.readdirSync(d('file')));
     run('rename', () => { nodeFs.writeFileSync(d('ra'), 'r'); fs.renameSync(d('ra'), d('rb')); return nodeFs.readFileSync(d('rb'), 'utf8'); });
@@ -97,6 +100,20 @@ export function runBattery(fs: SysFs): Record<string, Outcome> {
     run('unlink missing', () => fs.unlinkSync(d('missing')));
     run('unlink dir', () => fs.unlinkSync(d('dir/sub')));
     run('rm force missing', () => fs.rmSync(d('missing'), { force: true }));
+    run('rm missing without force', () => fs.rmSync(d('missing')));
+    run('rm under a file', () => fs.rmSync(d('file/x'), { force: true }));
+    run('rm a directory', () => fs.rmSync(d('dir/sub'), { force: true }));
+    run('NUL: exists', () => fs.existsSync(d('a\0b')));
+    run('NUL: open', () => fs.openSync(d('a\0b'), 'r'));
+    run('NUL: readFile', () => fs.readFileSync(d('a\0b'), 'utf8'));
+    run('NUL: mkdir recursive', () => fs.mkdirSync(d("it's\0x"), { recursive: true }));
+    run('readFile a FIFO (read once, to EOF)', () => {
+      spawnSync('mkfifo', [d('fifo')]);
+      const w = spawn('/bin/sh', ['-c', `head -c 70000 /dev/zero | tr '\\0' y > ${d('fifo')}`]);
+      const text = fs.readFileSync(d('fifo'), 'utf8');
+      w.kill();
+      return text.length;
+    });
     run('rm file', () => { nodeFs.writeFileSync(d('rmf'), ''); fs.rmSync(d('rmf'), { force: true }); return nodeFs.existsSync(d('rmf')); });
     run('write string and buffer range, read at position', () => {
       const fd = fs.openSync(d('rw'), C.O_RDWR | C.O_CREAT, 0o600);

@@ -10,7 +10,8 @@ import { runCaptured, type CapturedRun } from '../../../shared/base/child-proces
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const BUN = path.join(ROOT, 'node_modules/@oven/bun-linux-x64/bin/bun');
-const MODULE = path.join(ROOT, 'out/shared/base/child-process.js');
+// The compiled module of this build (out/ or CNI_TS_OUT), next to this test.
+const MODULE = path.resolve(__dirname, '../../../shared/base/child-process.js');
 
 const CASES: Array<{ name: string; file: string; args: string[]; input: string; check(r: CapturedRun): void }> = [
   {
