@@ -2,7 +2,7 @@
 // gets the same environment with CNI_COMMAND overridden and the complete config bytes.
 // When the file found in CNI_PATH is our own build, its handler runs in this process through
 // the same dispatcher, so validation, version handling and errors are identical to an exec.
-import { childProcess } from '../base/child-process';
+import { runCapturedBytes } from '../base/child-process';
 import { sysfs, type SysStats } from '../native/sysfs';
 import * as path from 'node:path';
 import { BUNDLE_HEADER } from './build-marker';
@@ -72,8 +72,8 @@ function execPlugin(file: string, env: Env, input: Buffer): { status: number; st
   // "text file busy" happens when a runtime execs a plugin that is still being written;
   // libcni retries, so do we.
   for (let attempt = 0; ; attempt++) {
-    const r = childProcess().spawnSync(file, [], { env: env as NodeJS.ProcessEnv, input, maxBuffer: 64 * 1024 * 1024 });
-    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    const r = runCapturedBytes(file, [], input, env, 64 * 1024 * 1024);
+    const code = r.error?.code;
     if (code === 'ETXTBSY' && attempt < 10) {
       sleepSync(200);
       continue;
