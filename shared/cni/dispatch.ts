@@ -1,6 +1,6 @@
 // The dispatcher every plugin runs through (the reference's pkg/skel): environment and config
 // validation, version reconciliation and gates, result conversion, error reporting.
-import { sysfs, type SysStats } from '../native/sysfs';
+import { sysfs, type SysStats, writeAllSync } from '../native/sysfs';
 import { convertResult } from './convert';
 import { readCniEnv, ID_RE, isCommand } from './env';
 import { CniError, ErrorCode, toCniError } from './errors';
@@ -169,16 +169,10 @@ export function formatOutcome(o: Outcome): Printed {
 }
 
 function writeAll(fd: number, s: string): void {
-  if (!s) return;
-  const b = Buffer.from(s);
-  let off = 0;
-  while (off < b.length) {
-    try {
-      off += fs.writeSync(fd, b, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      return; // reader gone: nothing useful left to do
-    }
+  try {
+    writeAllSync(fs, fd, s);
+  } catch {
+    /* reader gone: nothing useful left to do */
   }
 }
 

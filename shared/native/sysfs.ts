@@ -181,26 +181,38 @@ const CONSTANTS: SysFs['constants'] = {
 
 const toBytes = (d: Data): Uint8Array => (typeof d === 'string' ? Buffer.from(d, 'utf8') : d);
 
+/**
+ * Writes all of `data` to `fd` through `fs`: a write may take part of it (a pipe, a signal), and
+ * a non-blocking stdout answers EAGAIN while its reader catches up.
+ */
+export function writeAllSync(fs: Pick<SysFs, 'writeSync'>, fd: number, data: Data): void {
+  const bytes = toBytes(data);
+  for (let off = 0; off < bytes.length; ) {
+    try {
+      off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
 /** The addon-backed implementation; exported for the parity test, which runs it under Node too. */
 export function addonFs(a: NativeAddon): SysFs {
-  /** The stat of a path, or its errno. */
-  const tryStat = (path: string, follow: boolean): SysStats | number => {
+  /** The stat of a path (lstat with follow false), or fstat of fd when path is null; or the errno. */
+  const tryStat = (path: string | null, fd: number, follow: boolean): SysStats | number => {
     const out = new Float64Array(STAT_FIELDS.length);
-    const rc = a.fsStat(path, 0, follow ? 1 : 0, out);
+    const rc = a.fsStat(path, fd, follow ? 1 : 0, out);
     return rc < 0 ? -rc : toStats(out);
   };
   const stat = (path: string | null, fd: number, follow: boolean, syscall: string): SysStats => {
-    const out = new Float64Array(STAT_FIELDS.length);
-    check(a.fsStat(path, fd, follow ? 1 : 0, out), syscall, path ?? undefined);
-    return toStats(out);
-  };
-  const writeAll = (fd: number, bytes: Uint8Array): void => {
-    for (let off = 0; off < bytes.length; ) off += check(a.fsWrite(fd, bytes, off, bytes.length - off, -1), 'write');
+    const st = tryStat(path, fd, follow);
+    if (typeof st === 'number') throw fsError(st, syscall, path ?? undefined);
+    return st;
   };
   const writeFile = (path: string, data: Data, flags: number, mode: number): void => {
     const fd = check(a.fsOpen(checkPath(path), flags, mode), 'open', path);
     try {
-      writeAll(fd, toBytes(data));
+      writeAllSync(fs, fd, data);
     } finally {
       a.fsClose(fd);
     }
@@ -215,7 +227,7 @@ export function addonFs(a: NativeAddon): SysFs {
     const rc = a.fsMkdir(path, mode);
     if (rc === 0) return path;
     if (-rc === 17 /* EEXIST */) {
-      const st = tryStat(path, true);
+      const st = tryStat(path, 0, true);
       if (typeof st !== 'number' && st.isDirectory()) return undefined;
       throw fsError(17, 'mkdir', path);
     }
@@ -310,7 +322,7 @@ export function addonFs(a: NativeAddon): SysFs {
     rmSync: (path, opts = {}) => {
       // As Node 20's rmSync: lstat first (force forgives only ENOENT), a directory is refused
       // without recursive, then unlink.
-      const st = tryStat(checkPath(path), false);
+      const st = tryStat(checkPath(path), 0, false);
       if (typeof st === 'number') {
         if (opts.force && st === 2 /* ENOENT */) return;
         throw fsError(st, 'lstat', path);

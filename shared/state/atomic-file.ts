@@ -2,7 +2,7 @@
 // the same directory, optionally fsync it, rename(2) it over the target (atomic within one
 // filesystem), then fsync the directory so the rename itself survives a crash. Without the
 // fsyncs a power cut can leave a zero-length file behind (flannel-io/cni-plugin#43).
-import { sysfs } from '../native/sysfs';
+import { sysfs, writeAllSync } from '../native/sysfs';
 import * as path from 'node:path';
 import { randomBytes } from '../base/crypto-lite';
 
@@ -19,11 +19,6 @@ interface AtomicWriteOptions {
 /** The temp name used next to `target`: shares the target's name as prefix. */
 export const tempNameFor = (target: string): string =>
   `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-}
 
 /** fsync(2) a directory, so that entries created or renamed in it are durable. */
 export function fsyncDir(dir: string): void {
@@ -45,7 +40,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, opts:
   try {
     try {
       fs.fchmodSync(fd, mode);
-      writeAll(fd, bytes);
+      writeAllSync(fs, fd, bytes);
       if (sync) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -76,7 +71,7 @@ export function createFileExclusive(target: string, data: string | Uint8Array, m
   }
   try {
     try {
-      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      writeAllSync(fs, fd, data);
     } finally {
       fs.closeSync(fd);
     }
