@@ -1,14 +1,12 @@
-// The `bun build` flags of the standalone plugin executable (scripts/build.sh, which bundles the
-// TypeScript sources): the floors and the profile compile with exactly these, so ratios compare
-// like with like.
-export const PLUGIN_BUN_FLAGS: readonly string[] = [
-  '--compile',
-  '--bytecode',
-  '--minify',
-  '--format=cjs',
-  '--no-compile-autoload-dotenv',
-  '--no-compile-autoload-bunfig',
-];
+// The `bun build` flags of the standalone plugin executable: scripts/bun-plugin-flags, which
+// scripts/build.sh compiles with too, so the floors and the profile compare like with like.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const PLUGIN_BUN_FLAGS: readonly string[] = fs
+  .readFileSync(path.resolve(__dirname, '../../scripts/bun-plugin-flags'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '');
 
 /** As the reports print them. */
 export const PLUGIN_BUN_FLAGS_TEXT = `bun build ${PLUGIN_BUN_FLAGS.join(' ')}`;

@@ -61,13 +61,16 @@ mkdir -p "$DIST/standalone"
 # A compiled Bun program by default loads .env and bunfig.toml from its working directory at
 # start: a runtime's cwd must not change a plugin's or the daemon's environment (and the lookup
 # costs ~0.3 ms per call).
+# The plugins' flags live in scripts/bun-plugin-flags, one per line: the bench's floors and the
+# profile compile with the same list (bench/bun-flags.ts).
+mapfile -t PLUGIN_FLAGS < scripts/bun-plugin-flags
 NO_AUTOLOAD=(--no-compile-autoload-dotenv --no-compile-autoload-bunfig)
 # The plugins are bundled from the TypeScript sources as one scope-hoisted CommonJS program:
 # bundling tsc's per-file CommonJS output instead keeps a wrapper and a require per module,
 # which cost ~2 ms per call (host-local ADD 13.4 -> 11.2 ms, DEL 10.5 -> 8.4 ms, measured).
 # Lazy require()s stay lazy: Bun wraps a module reached only through require() in an
 # initialiser that runs on the first call.
-"$BUN" build --compile --bytecode --minify --format=cjs "${NO_AUTOLOAD[@]}" plugins/multicall.ts --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
+"$BUN" build "${PLUGIN_FLAGS[@]}" plugins/multicall.ts --outfile "$DIST/standalone/cni-ts-suite" >/dev/null
 "$BUN" build --compile --minify "${NO_AUTOLOAD[@]}" "$OUT/flanneld/main.js" --outfile "$DIST/standalone/flanneld" >/dev/null
 
 step "plugin dirs"
