@@ -5,21 +5,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ErrorCode } from '../../../shared/cni/errors';
 import { formatCIDR } from '../../../shared/ip';
-import { loadSubnetEnv, parseSubnetEnv, SubnetEnvError, type SubnetEnv } from '../../../plugins/flannel/subnet-env';
+import { loadSubnetEnv, parseSubnetEnv, SubnetEnvError } from '../../../plugins/flannel/subnet-env';
+import { plainSubnetEnv } from '../../helpers/subnet-env-plain';
 
 const F = '/run/flannel/subnet.env';
 
-/** The parsed env in plain strings, for deepEqual. */
-function plain(e: SubnetEnv): Record<string, unknown> {
-  return {
-    networks: e.networks.map(formatCIDR),
-    subnet: e.subnet && formatCIDR(e.subnet),
-    ip6Networks: e.ip6Networks.map(formatCIDR),
-    ip6Subnet: e.ip6Subnet && formatCIDR(e.ip6Subnet),
-    mtu: e.mtu,
-    ipMasq: e.ipMasq,
-  };
-}
+const plain = plainSubnetEnv;
 
 function throwsEnv(fn: () => unknown, msg: string | RegExp, reason = 'invalid'): void {
   assert.throws(fn, (e: unknown) => {

@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatSubnetEnv, parseSubnetEnv, SubnetEnvFormatError } from '../../../shared/subnet-env/format';
-import { formatCIDR, mustParseCIDR as c } from '../../../shared/ip';
+import { plainSubnetEnv } from '../../helpers/subnet-env-plain';
+import { mustParseCIDR as c } from '../../../shared/ip';
 
 const F = '/run/flannel/subnet.env';
 
-const plain = (text: string) => {
-  const e = parseSubnetEnv(text, F);
-  return {
-    networks: e.networks.map(formatCIDR),
-    subnet: e.subnet && formatCIDR(e.subnet),
-    ip6Networks: e.ip6Networks.map(formatCIDR),
-    ip6Subnet: e.ip6Subnet && formatCIDR(e.ip6Subnet),
-    mtu: e.mtu,
-    ipMasq: e.ipMasq,
-  };
-};
+const plain = (text: string): Record<string, unknown> => plainSubnetEnv(parseSubnetEnv(text, F));
 
 test('v4: the reference layout, and it reads back', () => {
   const text = formatSubnetEnv({ networks: { 4: c('10.5.0.0/16') }, subnets: { 4: c('10.5.52.0/24') }, mtu: 1450, ipMasq: true });
