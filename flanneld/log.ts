@@ -14,9 +14,29 @@ export interface Logger {
   throttled(level: LogLevel, key: string, msg: string, windowMs?: number): void;
 }
 
+/**
+ * The throttle both of the daemon's throttled logs share: a key passes at most once per window;
+ * a passing key learns how many were dropped since it last passed. The map is bounded: keys
+ * carry error texts, and a daemon meets an unbounded number of distinct ones over its life.
+ */
+export function throttleGate(now: () => number = Date.now, maxKeys = 1000): (key: string, windowMs: number) => { dropped: number; sinceMs: number } | undefined {
+  const last = new Map<string, { at: number; dropped: number }>();
+  return (key, windowMs) => {
+    const t = now();
+    const seen = last.get(key);
+    if (seen && t - seen.at < windowMs) {
+      seen.dropped++;
+      return undefined;
+    }
+    if (last.size >= maxKeys) last.clear();
+    last.set(key, { at: t, dropped: 0 });
+    return { dropped: seen?.dropped ?? 0, sinceMs: seen ? t - seen.at : 0 };
+  };
+}
+
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = stderrWrite): Logger {
   const max = RANK[level];
-  const last = new Map<string, { at: number; dropped: number }>();
+  const gate = throttleGate();
   const log: LogFn = (lvl, msg) => {
     if (RANK[lvl] > max) return;
     write(`${new Date().toISOString()} ${lvl.padEnd(5)} ${msg}\n`);
@@ -24,14 +44,9 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   return {
     log,
     throttled(lvl, key, msg, windowMs = 30_000) {
-      const now = Date.now();
-      const seen = last.get(key);
-      if (seen && now - seen.at < windowMs) {
-        seen.dropped++;
-        return;
-      }
-      const suffix = seen && seen.dropped > 0 ? ` (${seen.dropped} more like it in the last ${Math.round((now - seen.at) / 1000)} s)` : '';
-      last.set(key, { at: now, dropped: 0 });
+      const pass = gate(key, windowMs);
+      if (!pass) return;
+      const suffix = pass.dropped > 0 ? ` (${pass.dropped} more like it in the last ${Math.round(pass.sinceMs / 1000)} s)` : '';
       log(lvl, msg + suffix);
     },
   };

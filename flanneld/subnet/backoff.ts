@@ -1,4 +1,5 @@
 // Retry pacing and log throttling shared by the manager's loops (pure apart from the clock).
+import { throttleGate } from '../log';
 
 /** Next delay: doubled, capped, then jittered down to [50 %, 100 %] so nodes do not retry in step. */
 export function nextBackoff(prevMs: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -12,13 +13,8 @@ export function throttled(
   windowMs = 30_000,
   now: () => number = Date.now,
 ): (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void {
-  const last = new Map<string, number>();
+  const gate = throttleGate(now);
   return (level, msg) => {
-    const t = now();
-    const prev = last.get(msg);
-    if (prev !== undefined && t - prev < windowMs) return;
-    last.set(msg, t);
-    if (last.size > 1000) last.clear();
-    log(level, msg);
+    if (gate(msg, windowMs)) log(level, msg);
   };
 }
