@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import { NetlinkSocket } from '../shared/netlink';
-import { cidrEquals, formatCIDR, type CIDR } from '../shared/ip';
+import { cidrEquals, formatCIDR, formatIP, type CIDR, type IP } from '../shared/ip';
 import { writeFileAtomic } from '../shared/state/atomic-file';
 import { mkdirAll } from '../shared/state/mkdir-all';
 import { formatSubnetEnv, parseSubnetEnv } from '../shared/subnet-env/format';
@@ -522,7 +522,4 @@ function describeConfig(c: NetworkConfig): string {
   return `${parts.join(', ')}, backend ${c.backend.type}${c.enableNFTables ? ', nftables' : ''}`;
 }
 
-const fmtIP = (ip: { family: Family; value: bigint } | undefined): string => {
-  if (!ip) return '-';
-  return formatCIDR({ ip, prefix: ip.family === 4 ? 32 : 128 }).replace(/\/\d+$/, '');
-};
+const fmtIP = (ip: IP | undefined): string => (ip ? formatIP(ip) : '-');

@@ -4,14 +4,10 @@
 // Additions are not watched: the daemon's own writes produce them, and a by-hand change of an
 // entry is caught by the periodic reconcile. Only the decision (pure) and a poller live here.
 import { NetlinkMonitor, RTMGRP } from '../../shared/netlink';
+import { AF_BRIDGE, RTM } from '../../shared/netlink/constants';
 import type { NetlinkMessage } from '../../shared/netlink/message';
 import { RTPROT_FLANNEL } from './ownership';
 
-// linux/rtnetlink.h message types.
-const RTM_NEWLINK = 16;
-const RTM_DELLINK = 17;
-const RTM_DELROUTE = 25;
-const RTM_DELNEIGH = 29;
 
 interface OwnedKernelObjects {
   /** Indexes of our devices (flannel.<VNI>, flannel-v6.<VNI>). */
@@ -26,20 +22,20 @@ interface OwnedKernelObjects {
 export function reasonFor(m: Pick<NetlinkMessage, 'type' | 'data'>, owned: OwnedKernelObjects): string | null {
   const d = m.data;
   switch (m.type) {
-    case RTM_NEWLINK:
-    case RTM_DELLINK: {
+    case RTM.NEWLINK:
+    case RTM.DELLINK: {
       if (d.length < 8) return null;
       const index = d.readInt32LE(4);
       if (!owned.links.includes(index)) return null;
-      return m.type === RTM_DELLINK ? `link ${index} deleted` : `link ${index} changed`;
+      return m.type === RTM.DELLINK ? `link ${index} deleted` : `link ${index} changed`;
     }
-    case RTM_DELNEIGH: {
+    case RTM.DELNEIGH: {
       if (d.length < 8) return null;
       const index = d.readInt32LE(4);
       if (!owned.links.includes(index)) return null;
-      return `${d[0] === 7 ? 'fdb' : 'neighbour'} entry on link ${index} deleted`;
+      return `${d[0] === AF_BRIDGE ? 'fdb' : 'neighbour'} entry on link ${index} deleted`;
     }
-    case RTM_DELROUTE:
+    case RTM.DELROUTE:
       if (d.length < 6 || d[5] !== RTPROT_FLANNEL) return null;
       return 'route deleted';
     default:

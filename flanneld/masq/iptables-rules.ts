@@ -3,8 +3,9 @@
 // of an iptables-save dump against what should be there (one save + parse instead of N `-C`
 // execs, which starved kube-proxy in flannel #933). Arguments are generated in the order
 // iptables-save prints them, so a saved rule and a generated one compare token by token.
-import { type CIDR, type Family, formatCIDR } from '../../shared/ip';
+import { type CIDR, type Family } from '../../shared/ip';
 import { MULTICAST_NET } from '../../shared/netfilter/ipmasq-rules';
+import { familyCIDR } from './family-cidr';
 import { deleteLineFor, jumpTarget, ruleLine, type SavedRule, type SavedTable, tableBatch } from '../../shared/netfilter/restore';
 
 export const MASQ_CHAIN = 'FLANNEL-POSTRTG';
@@ -25,11 +26,6 @@ const comment = (c: string): string[] => ['-m', 'comment', '--comment', c];
 export const MASQ_JUMP: JumpRule = { from: 'POSTROUTING', args: [...comment(MASQ_COMMENT), '-j', MASQ_CHAIN] };
 export const FORWARD_JUMP: JumpRule = { from: 'FORWARD', args: [...comment(FORWARD_COMMENT), '-j', FORWARD_CHAIN] };
 
-function checkFamily(family: Family, what: string, c: CIDR): string {
-  if (c.ip.family !== family) throw new RangeError(`${what} ${formatCIDR(c)} is not an IPv${family} CIDR`);
-  return formatCIDR(c);
-}
-
 /**
  * FLANNEL-POSTRTG for network N and this node's lease subnet P: traffic within N keeps its
  * addresses (pods see each other's real IPs); pod traffic leaving N is masqueraded, except
@@ -38,8 +34,8 @@ function checkFamily(family: Family, what: string, c: CIDR): string {
  * between concurrent connections; the caller knows whether its iptables supports it.
  */
 export function masqRules(family: Family, network: CIDR, subnet: CIDR, randomFully: boolean): string[][] {
-  const n = checkFamily(family, 'network', network);
-  const p = checkFamily(family, 'subnet', subnet);
+  const n = familyCIDR(family, 'network', network);
+  const p = familyCIDR(family, 'subnet', subnet);
   const c = comment(MASQ_COMMENT);
   const masq = randomFully ? ['-j', 'MASQUERADE', '--random-fully'] : ['-j', 'MASQUERADE'];
   return [
@@ -54,7 +50,7 @@ export function masqRules(family: Family, network: CIDR, subnet: CIDR, randomFul
 
 /** FLANNEL-FWD: accept the network's traffic even when the FORWARD policy is DROP (Docker sets it). */
 export function forwardRules(family: Family, network: CIDR): string[][] {
-  const n = checkFamily(family, 'network', network);
+  const n = familyCIDR(family, 'network', network);
   const c = comment(FORWARD_COMMENT);
   return [
     ['-s', n, ...c, '-j', 'ACCEPT'],

@@ -9,8 +9,9 @@
 // 0x4000, and the fourth rule keeps external traffic to *our* pods un-NATed (`! -s N -d P`) where
 // the reference's nft text (`saddr != P daddr N`) also exempts host → remote-pod traffic, which
 // leaves its last masquerade rule unreachable.
-import { type CIDR, type Family, formatCIDR } from '../../shared/ip';
+import { type CIDR, type Family } from '../../shared/ip';
 import { MULTICAST_NET } from '../../shared/netfilter/ipmasq-rules';
+import { familyCIDR } from './family-cidr';
 
 export const NFT_TABLE: Record<Family, { family: 'ip' | 'ip6'; name: string }> = {
   4: { family: 'ip', name: 'flannel-ipv4' },
@@ -35,15 +36,10 @@ export interface NftTable {
   chains: NftChain[];
 }
 
-function cidr(family: Family, what: string, c: CIDR): string {
-  if (c.ip.family !== family) throw new RangeError(`${what} ${formatCIDR(c)} is not an IPv${family} CIDR`);
-  return formatCIDR(c);
-}
-
 /** `postrtg`: the FLANNEL-POSTRTG rules (see masqRules) in nft syntax, in the same order. */
 export function nftMasqChain(family: Family, network: CIDR, subnet: CIDR, randomFully: boolean): NftChain {
-  const n = cidr(family, 'network', network);
-  const p = cidr(family, 'subnet', subnet);
+  const n = familyCIDR(family, 'network', network);
+  const p = familyCIDR(family, 'subnet', subnet);
   const a = NFT_TABLE[family].family;
   const masq = randomFully ? 'masquerade fully-random' : 'masquerade';
   return {
@@ -69,7 +65,7 @@ export function nftMasqChain(family: Family, network: CIDR, subnet: CIDR, random
  * ever: that would cut the node's own forwarding.
  */
 export function nftForwardChain(family: Family, network: CIDR): NftChain {
-  const n = cidr(family, 'network', network);
+  const n = familyCIDR(family, 'network', network);
   const a = NFT_TABLE[family].family;
   return {
     name: NFT_FORWARD_CHAIN,

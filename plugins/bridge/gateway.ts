@@ -2,9 +2,9 @@
 import { internalError } from '../../shared/cni/errors';
 import type { IPConfig, Route } from '../../shared/cni/types';
 import {
+  cidrEquals,
   formatCIDR,
   formatIP,
-  ipEquals,
   networkOf,
   nextIP,
   overlaps,
@@ -73,13 +73,11 @@ export function calcGateways(ips: readonly IPConfig[], routes: readonly Route[],
       const gw = parseIP(out.gateway);
       if (!gw || gw.family !== family) throw internalError(`Unknown IP object: ${JSON.stringify(ipc)}`);
       const cidr: CIDR = { ip: gw, prefix: addr.prefix };
-      if (!bridgeAddrs[family].some((c) => sameCIDR(c, cidr))) bridgeAddrs[family].push(cidr);
+      if (!bridgeAddrs[family].some((c) => cidrEquals(c, cidr))) bridgeAddrs[family].push(cidr);
     }
   }
   return { ips: outIps, routes: outRoutes, bridgeAddrs };
 }
-
-const sameCIDR = (a: CIDR, b: CIDR): boolean => a.prefix === b.prefix && ipEquals(a.ip, b.ip);
 
 interface AddressPlan {
   remove: CIDR[];
@@ -100,12 +98,12 @@ export function planBridgeAddresses(
   forceAddress: boolean,
 ): AddressPlan {
   const plan: AddressPlan = { remove: [], add: [] };
-  const removed = (c: CIDR): boolean => plan.remove.some((r) => sameCIDR(r, c));
+  const removed = (c: CIDR): boolean => plan.remove.some((r) => cidrEquals(r, c));
   for (const w of wanted) {
-    if (existing.some((e) => sameCIDR(e, w))) continue;
+    if (existing.some((e) => cidrEquals(e, w))) continue;
     for (const e of existing) {
       if (e.ip.family !== w.ip.family || removed(e)) continue;
-      if (wanted.some((x) => sameCIDR(x, e))) continue;
+      if (wanted.some((x) => cidrEquals(x, e))) continue;
       if (w.ip.family === 4 || overlaps(e, w)) {
         if (!forceAddress) {
           throw internalError(`${JSON.stringify(bridgeName)} already has an IP address different from ${formatCIDR(w)}`);
