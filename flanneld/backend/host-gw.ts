@@ -7,11 +7,10 @@ import * as nl from '../../shared/netlink';
 import type { ExternalInterface } from '../datapath/external-iface';
 import { describeRoute, hostGwDesired } from '../datapath/desired';
 import type { ActualState, DesiredState } from '../datapath/desired';
-import { emptyReport, reconcileScope } from '../datapath/reconciler';
+import { describeActual, emptyReport, reconcileScope } from '../datapath/reconciler';
 import type { ReconcileReport } from '../datapath/reconciler';
 import { BackendError } from './types';
 import type { BackendNetwork, BackendPersisted, Log } from './types';
-import { describeActual } from './vxlan';
 import { enabledFamilies } from '../network-config';
 
 export class HostGwNetwork implements BackendNetwork {

@@ -10,7 +10,7 @@ import { withNetns, writeSysctl } from '../../shared/netns';
 import type { ExternalInterface } from '../datapath/external-iface';
 import { describeFdb, describeNeigh, describeRoute, vxlanDesired } from '../datapath/desired';
 import type { ActualState, DesiredState, Dev } from '../datapath/desired';
-import { emptyReport, reconcileScope } from '../datapath/reconciler';
+import { describeActual, emptyReport, reconcileScope } from '../datapath/reconciler';
 import type { ReconcileReport } from '../datapath/reconciler';
 import { randomVtepMac } from './mac';
 import { BackendError } from './types';
@@ -203,14 +203,3 @@ export class VxlanNetwork implements BackendNetwork {
     return out;
   }
 }
-
-export function describeActual(a: ActualState, names: Map<number, string>): { neighs: string[]; fdb: string[]; routes: string[] } {
-  const n = (i: number | undefined): string => (i === undefined ? '?' : names.get(i) ?? `if${i}`);
-  return {
-    neighs: a.neighs.map((x) => describeNeigh(x, n(x.index))),
-    fdb: a.fdb.map((x) => describeFdb(x, n(x.index))),
-    routes: a.routes.map((r) => describeRoute({ ...r, onlink: (r.flags & nl.constants.RTNH_F_ONLINK) !== 0 }, n(r.index))),
-  };
-}
-
-/** The enabled families that have a plan. */

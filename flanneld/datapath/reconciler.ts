@@ -40,6 +40,18 @@ export function readOwned(sock: NetlinkSocket, scope: OwnedScope): ActualState {
 const nameOf = (names: Map<number, string>, index: number | undefined): string =>
   index === undefined ? '?' : names.get(index) ?? `if${index}`;
 
+const isOnlink = (r: { flags: number }): boolean => (r.flags & nl.constants.RTNH_F_ONLINK) !== 0;
+
+/** What the kernel held of ours, in the report's words (the /debug/state view of a backend). */
+export function describeActual(a: ActualState, names: Map<number, string>): { neighs: string[]; fdb: string[]; routes: string[] } {
+  return {
+    neighs: a.neighs.map((x) => describeNeigh(x, nameOf(names, x.index))),
+    fdb: a.fdb.map((x) => describeFdb(x, nameOf(names, x.index))),
+    routes: a.routes.map((r) => describeRoute({ ...r, onlink: isOnlink(r) }, nameOf(names, r.index))),
+  };
+}
+
+
 /** One write of a diff: its request, the line for the report, and whether "absent" is fine. */
 interface PlannedWrite {
   kind: 'add' | 'remove';
@@ -66,7 +78,7 @@ function applyDiff(sock: NetlinkSocket, d: Diff, names: Map<number, string>, rep
     }
   };
   for (const r of d.route.del) {
-    plan('remove', describeRoute({ ...r, onlink: (r.flags & nl.constants.RTNH_F_ONLINK) !== 0 }, nameOf(names, r.index)), () =>
+    plan('remove', describeRoute({ ...r, onlink: isOnlink(r) }, nameOf(names, r.index)), () =>
       nl.delRouteOp({
         dst: r.dst, table: r.table, protocol: RTPROT_FLANNEL,
         ...(r.gw ? { gw: r.gw } : {}), ...(r.index !== undefined ? { index: r.index } : {}),
