@@ -154,8 +154,7 @@ export async function delegateCheckAdd(type: string, conf: Buffer, a: CmdArgs): 
   const file = findInPath(type, a.path);
   const plugin = isOwnBuild(file) ? inProcessPlugin(type) : undefined;
   if (!plugin?.checkAdd) return;
-  const args = prepareCall('ADD', delegateEnv(a.env, 'ADD'), () => conf);
-  await plugin.checkAdd(args);
+  await timedAsync(`delegate-check:${type}`, () => plugin.checkAdd!(prepareCall('ADD', delegateEnv(a.env, 'ADD'), () => conf)));
 }
 
 export async function delegateAdd(type: string, conf: Buffer, a: CmdArgs): Promise<AnyResult> {
